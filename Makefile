@@ -1,0 +1,113 @@
+# wasmgoose — build, test, run, bench. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+DENO    := node_modules/@deno/linux-x64-glibc/deno
+TSC     := node_modules/.bin/tsc
+WASMOPT := node_modules/.bin/wasm-opt
+CLANG   := clang-14
+CORE    := str iobuf printf log timer url net http
+CORE_SRC := $(patsubst %,vendor/mongoose/src/%.c,$(CORE))
+HDR     := vendor/mongoose/mongoose.h
+CWARN   := -Wall -Wextra -Werror
+SAN     := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
+APT_PKGS := clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev wrk curl
+
+.PHONY: help setup deps apt run test test-c test-wasm test-deno test-node test-native lint wasm bench native dist clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t16
+
+# ---- setup: everything a fresh machine needs -------------------------------------
+setup: apt deps ## install Debian packages and npm dependencies
+
+apt: ## install the Debian packages we build and test with (when missing)
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+deps: node_modules/.installed ## npm dependencies (Deno, TypeScript, binaryen)
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@test -x $(DENO) || { echo "Deno binary missing at $(DENO)"; exit 1; }
+	@touch $@
+
+# ---- the main job --------------------------------------------------------------
+run: deps ## serve the hello JSON on http://0.0.0.0:8000 (Deno)
+	$(DENO) run -A mod.ts
+
+# ---- WebAssembly ------------------------------------------------------------------
+# Linked without -O so clang never runs whatever wasm-opt is on PATH; npm's
+# binaryen optimises. The output is committed and must be reproducible.
+WASM_CFLAGS := --target=wasm32-wasi -mexec-model=reactor -O2 $(CWARN) \
+  -Ivendor/mongoose -DMG_MAX_RECV_SIZE=3145728UL -fno-exceptions \
+  -ffile-prefix-map=$(CURDIR)/=
+build/wasm/mongoose.wasm: $(CORE_SRC) wasm/driver.c $(HDR) | deps
+	@mkdir -p build/wasm
+	$(CLANG) $(WASM_CFLAGS) -Wl,--strip-all \
+	  -o build/wasm/raw.wasm $(CORE_SRC) wasm/driver.c
+	$(WASMOPT) -O3 --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+	  --enable-nontrapping-float-to-int build/wasm/raw.wasm -o $@
+build/wasm/embed.ts: build/wasm/mongoose.wasm wasm/embed.mjs
+	node wasm/embed.mjs $< $@
+
+wasm: apt build/wasm/embed.ts ## build wasm/mongoose.wasm and wasm/embed.ts
+	cp build/wasm/mongoose.wasm wasm/mongoose.wasm
+	cp build/wasm/embed.ts wasm/embed.ts
+	@ls -l wasm/mongoose.wasm
+
+test-wasm: apt build/wasm/embed.ts ## the committed .wasm is what the sources build
+	cmp build/wasm/mongoose.wasm wasm/mongoose.wasm
+	cmp build/wasm/embed.ts wasm/embed.ts
+	@echo "wasm byte-check: ok ($$(stat -c %s wasm/mongoose.wasm) bytes)"
+
+# ---- native: unit tests under sanitizers, hello server ----------------------------
+build/native/test_%: tests/c/test_%.c tests/c/fake_driver.c tests/c/fake_driver.h $(CORE_SRC) $(HDR)
+	@mkdir -p build/native
+	gcc $(SAN) $(CWARN) -Ivendor/mongoose -Itests/c -o $@ $< tests/c/fake_driver.c $(CORE_SRC)
+build/native/clang_%: tests/c/test_%.c tests/c/fake_driver.c $(CORE_SRC) $(HDR)
+	@mkdir -p build/native
+	$(CLANG) $(SAN) $(CWARN) -Ivendor/mongoose -Itests/c -o $@ $< tests/c/fake_driver.c $(CORE_SRC)
+bench/native/hello: bench/native/hello.c vendor/mongoose/src/sock_posix.c $(CORE_SRC) $(HDR)
+	gcc -O2 $(CWARN) -Ivendor/mongoose -o $@ $< vendor/mongoose/src/sock_posix.c $(CORE_SRC)
+build/native/hello_san: bench/native/hello.c vendor/mongoose/src/sock_posix.c $(CORE_SRC) $(HDR)
+	@mkdir -p build/native
+	$(CLANG) $(SAN) $(CWARN) -Ivendor/mongoose -o $@ $< vendor/mongoose/src/sock_posix.c $(CORE_SRC)
+
+native: bench/native/hello ## build the native C hello server
+
+C_TESTS := util http
+test-c: apt $(patsubst %,build/native/test_%,$(C_TESTS)) $(patsubst %,build/native/clang_%,$(C_TESTS)) ## C unit tests (gcc and clang, ASan+UBSan)
+	@for t in $(C_TESTS); do for cc in test clang; do \
+	  echo "== $$cc $$t"; ./build/native/$${cc}_$$t || exit 1; done; done
+
+test-native: apt build/native/hello_san ## the epoll driver under sanitizers, against curl
+	bash tests/native_test.sh build/native/hello_san
+
+# ---- TypeScript ------------------------------------------------------------------
+lint: deps ## deno lint, fmt --check, type check
+	$(DENO) lint
+	$(DENO) fmt --check
+	$(DENO) check mod.ts
+
+dist: deps ## compile the TypeScript for Node into dist/ (and tests into dist-test/)
+	$(TSC) -p tsconfig.json
+	$(TSC) -p tsconfig.test.json
+
+test-deno: deps ## TypeScript tests on Deno
+	$(DENO) test -A tests/
+
+test-node: dist ## TypeScript tests on Node
+	node --test --test-concurrency=1 dist-test/tests/
+
+test: setup test-wasm test-c test-native lint test-deno test-node ## everything CI runs
+	@echo "make test: all green"
+
+# ---- benchmarks --------------------------------------------------------------------
+bench: setup native dist ## hello JSON: wasmgoose (Deno, Node) vs Deno.serve, node:http, native C
+	node bench/run.mjs
+
+clean: ## remove build outputs
+	rm -rf build dist dist-test bench/native/hello
