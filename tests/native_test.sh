@@ -33,7 +33,7 @@ while True:
 print(out.decode("latin1"))
 ' "$port" "$1"; }
 pipelined=$(raw 'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n')
-check "pipelined order" "200 OK*404 Not Found*200 OK" "$(echo "$pipelined" | grep '^HTTP/1.1' | tr '\n' ' ')"
+check "pipelined order" "200*404*200" "$(echo "$pipelined" | grep -o 'HTTP/1.1 [0-9]*' | tr '\n' ' ')"
 check "malformed" "400" "$(raw 'GARBAGE\r\n\r\n')"
 check "still serving" '{"message":"Hello, World!"}' "$(curl -s http://127.0.0.1:$port/)"
 kill -TERM $pid

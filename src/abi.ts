@@ -1,0 +1,411 @@
+/**
+ * Loading and instantiating `wasm/mongoose.wasm`, views of its memory and the
+ * marshalling of strings and bytes across the boundary (see `wasm/ABI.md`).
+ *
+ * Internal module: the public API is in `mod.ts`.
+ *
+ * @module
+ */
+
+import { WASM_BASE64 } from "../wasm/embed.ts";
+
+/** The exports of the module, as typed functions (see `wasm/ABI.md`). */
+export interface WasmExports {
+  /** The instance's linear memory. */
+  memory: WebAssembly.Memory;
+  /** WASI reactor start; call once. */
+  _initialize(): void;
+  /** `mg_mgr_init` on the instance's manager. */
+  mgw_init(): void;
+  /** Pointer to the staging buffer, at least `size` bytes. */
+  mgw_buf(size: number): number;
+  /** `mg_listen` / `mg_http_listen`. */
+  mgw_listen(url: number, http: number, h: number, evmask: number): number;
+  /** `mg_connect` / `mg_http_connect`. */
+  mgw_connect(url: number, http: number, h: number, evmask: number): number;
+  /** The host accepted socket `hid` on listener `lsn`. */
+  mgw_accept(lsn: number, hid: number, addrs: number): number;
+  /** Outcome of an outbound connect. */
+  mgw_connected(c: number, ok: number, addrs: number): void;
+  /** `len` bytes are at the staging buffer. */
+  mgw_recv(c: number, len: number): void;
+  /** The peer closed its side. */
+  mgw_eof(c: number): void;
+  /** The host socket is gone. */
+  mgw_closed(c: number, err: number): void;
+  /** The host can take more output. */
+  mgw_writable(c: number): void;
+  /** One `mg_mgr_poll`; returns ms until the next timer or -1. */
+  mgw_poll(ms: number): number;
+  /** `mg_send`. */
+  mgw_send(c: number, ptr: number, len: number): number;
+  /** Binary-safe `mg_http_reply`. */
+  mgw_http_reply(
+    c: number,
+    status: number,
+    hdrs: number,
+    hlen: number,
+    body: number,
+    blen: number,
+  ): void;
+  /** `c->is_closing = 1`. */
+  mgw_close(c: number): void;
+  /** `c->is_draining = 1`. */
+  mgw_drain(c: number): void;
+  /** Set `c->is_full`. */
+  mgw_set_full(c: number, on: number): void;
+  /** 0 id, 1 flags, 2 recv.len, 3 send.len. */
+  mgw_info(c: number, what: number): number;
+  /** Writes the local (0) or remote (1) address at the staging buffer. */
+  mgw_addr(c: number, remote: number): number;
+  /** `mg_timer_add` calling import `timer(tid)`. */
+  mgw_timer_add(ms: number, flags: number, tid: number): number;
+  /** `mg_timer_free`. */
+  mgw_timer_free(t: number): void;
+  /** `mg_log_set`. */
+  mgw_log_set(level: number): void;
+  /** `mg_http_get_var`. */
+  mgw_get_var(
+    buf: number,
+    blen: number,
+    name: number,
+    dst: number,
+    dlen: number,
+  ): number;
+}
+
+/** The `"mgw_host"` imports that depend on the Manager (see `wasm/ABI.md`). */
+export interface HostImports {
+  /** Open a listener; returns a host id >= 1 or a negative error. */
+  listen(
+    c: number,
+    url: number,
+    host: number,
+    hlen: number,
+    port: number,
+    flags: number,
+  ): number;
+  /** Start an outbound connection; returns a host id. */
+  connect(
+    c: number,
+    host: number,
+    hlen: number,
+    port: number,
+    flags: number,
+  ): number;
+  /** Send bytes; returns how many were taken, 0 (later `mgw_writable`), -1. */
+  write(hid: number, ptr: number, len: number): number;
+  /** Close a host socket. */
+  close(hid: number): void;
+  /** Half-close a host socket. */
+  shutdown(hid: number): void;
+  /** Stop / resume reading. */
+  pause(hid: number, paused: number): void;
+  /** Deliver an event to JS handler `h`. */
+  event(c: number, ev: number, evd: number, h: number): void;
+  /** A C timer made by `mgw_timer_add` fired. */
+  timer(tid: number): void;
+}
+
+/** Thrown by the WASI `proc_exit` import: the C code called `exit()`. */
+export class WasiExit extends Error {
+  /** The exit code. */
+  readonly code: number;
+  /** @param code the exit code */
+  constructor(code: number) {
+    super(`wasm module called exit(${code})`);
+    this.code = code;
+  }
+}
+
+/** One encoder for the whole process. */
+export const encoder: TextEncoder = new TextEncoder();
+/** One decoder for the whole process. */
+export const decoder: TextDecoder = new TextDecoder();
+
+const ERRNO_SUCCESS = 0;
+const ERRNO_BADF = 8;
+const ERRNO_INVAL = 28;
+const ERRNO_NOSYS = 52;
+
+let wasmBytes: Uint8Array | undefined;
+let compiled: WebAssembly.Module | undefined;
+
+interface Base64Ctor {
+  fromBase64?: (s: string) => Uint8Array;
+}
+interface BufferLike {
+  from(s: string, enc: string): Uint8Array;
+}
+
+/** Decodes base64 once, with the fastest decoder the runtime has. */
+function decodeBase64(b64: string): Uint8Array {
+  const u8ctor = Uint8Array as unknown as Base64Ctor;
+  if (typeof u8ctor.fromBase64 === "function") return u8ctor.fromBase64(b64);
+  const buf = (globalThis as unknown as { Buffer?: BufferLike }).Buffer;
+  if (buf !== undefined) {
+    const b = buf.from(b64, "base64");
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  }
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** The bytes of `wasm/mongoose.wasm` (decoded once). */
+export function wasmBinary(): Uint8Array {
+  if (wasmBytes === undefined) wasmBytes = decodeBase64(WASM_BASE64);
+  return wasmBytes;
+}
+
+/** The compiled module, compiled synchronously once per process. */
+export function wasmModule(): WebAssembly.Module {
+  if (compiled === undefined) {
+    compiled = new WebAssembly.Module(wasmBinary() as BufferSource);
+  }
+  return compiled;
+}
+
+/** Writes one finished log line to stderr. */
+function logLine(line: string): void {
+  console.error(line);
+}
+
+const MAX_STAGE_VIEW = 1 << 30;
+
+/**
+ * One instance of the module with its memory views and the staging buffer.
+ * Views are re-taken after memory growth: call {@link Abi.mem} (or
+ * {@link Abi.refresh}) after any export call that may allocate.
+ */
+export class Abi {
+  /** The typed exports. */
+  readonly x: WasmExports;
+  /** The instance's memory. */
+  readonly memory: WebAssembly.Memory;
+  /** Bytes of the memory (re-taken after growth by {@link Abi.mem}). */
+  u8: Uint8Array;
+  /** 32-bit words of the memory (re-taken with {@link Abi.u8}). */
+  u32: Uint32Array;
+  /** DataView of the memory (re-taken with {@link Abi.u8}). */
+  dv: DataView;
+  /** Pointer to the staging buffer. */
+  stagePtr = 0;
+  /** Known capacity of the staging buffer. */
+  stageCap = 0;
+  /** `u8` restricted to the staging buffer (for `encodeInto`). */
+  stageView: Uint8Array;
+  #stdio = ["", "", ""];
+
+  /**
+   * Instantiates the module with the host imports.
+   * @param host the Manager-dependent imports
+   * @param log receives log lines of the C code (`mgw_host.log`)
+   */
+  constructor(host: HostImports, log: (line: string) => void = logLine) {
+    const module = wasmModule();
+    const wasi: Record<string, (...args: never[]) => unknown> = {};
+    const impl: Record<string, (...args: never[]) => unknown> = {
+      fd_write: (fd: number, iovs: number, n: number, out: number) =>
+        this.#fdWrite(fd, iovs, n, out),
+      fd_close: () => ERRNO_SUCCESS,
+      fd_seek: () => 70, // ESPIPE
+      fd_fdstat_get: (fd: number, ptr: number) => {
+        if (fd > 2) return ERRNO_BADF;
+        const u8 = this.mem();
+        u8.fill(0, ptr, ptr + 24);
+        u8[ptr] = 2; // character device
+        this.dv.setUint32(ptr + 8, 0xffffffff, true);
+        this.dv.setUint32(ptr + 12, 0xffffffff, true);
+        return ERRNO_SUCCESS;
+      },
+      clock_time_get: (id: number, _precision: bigint, out: number) => {
+        const ms = id === 0 ? Date.now() : performance.now();
+        const ns = Math.floor(ms * 1e6);
+        this.mem();
+        this.dv.setUint32(out, ns % 0x100000000, true);
+        this.dv.setUint32(out + 4, Math.floor(ns / 0x100000000), true);
+        return ERRNO_SUCCESS;
+      },
+      clock_res_get: (_id: number, out: number) => {
+        this.mem();
+        this.dv.setUint32(out, 1000, true);
+        this.dv.setUint32(out + 4, 0, true);
+        return ERRNO_SUCCESS;
+      },
+      random_get: (ptr: number, len: number) => {
+        const u8 = this.mem();
+        for (let off = 0; off < len; off += 65536) {
+          const end = Math.min(len, off + 65536);
+          crypto.getRandomValues(u8.subarray(ptr + off, ptr + end));
+        }
+        return ERRNO_SUCCESS;
+      },
+      proc_exit: (code: number) => {
+        throw new WasiExit(code);
+      },
+      environ_sizes_get: (count: number, size: number) => {
+        this.mem();
+        this.dv.setUint32(count, 0, true);
+        this.dv.setUint32(size, 0, true);
+        return ERRNO_SUCCESS;
+      },
+      environ_get: () => ERRNO_SUCCESS,
+      args_sizes_get: (count: number, size: number) => {
+        this.mem();
+        this.dv.setUint32(count, 0, true);
+        this.dv.setUint32(size, 0, true);
+        return ERRNO_SUCCESS;
+      },
+      args_get: () => ERRNO_SUCCESS,
+      sched_yield: () => ERRNO_SUCCESS,
+    };
+    const hostAll: Record<string, (...args: never[]) => unknown> = {
+      listen: host.listen,
+      connect: host.connect,
+      write: host.write,
+      close: host.close,
+      shutdown: host.shutdown,
+      pause: host.pause,
+      event: host.event,
+      timer: host.timer,
+      now: () => performance.now(),
+      wallclock: () => Date.now(),
+      log: (ptr: number, len: number) => {
+        let s = this.str(ptr, len);
+        if (s.endsWith("\n")) s = s.slice(0, -1);
+        log(s);
+      },
+    };
+    const mgwHost: Record<string, (...args: never[]) => unknown> = {};
+    for (const imp of WebAssembly.Module.imports(module)) {
+      if (imp.kind !== "function") continue;
+      if (imp.module === "wasi_snapshot_preview1") {
+        wasi[imp.name] = impl[imp.name] ?? (() => ERRNO_NOSYS);
+      } else if (imp.module === "mgw_host") {
+        const f = hostAll[imp.name];
+        if (f === undefined) {
+          throw new Error(`wasmgoose: unknown import mgw_host.${imp.name}`);
+        }
+        mgwHost[imp.name] = f;
+      }
+    }
+    const instance = new WebAssembly.Instance(module, {
+      mgw_host: mgwHost,
+      wasi_snapshot_preview1: wasi,
+    } as WebAssembly.Imports);
+    this.x = instance.exports as unknown as WasmExports;
+    this.memory = this.x.memory;
+    this.u8 = new Uint8Array(this.memory.buffer);
+    this.u32 = new Uint32Array(this.memory.buffer);
+    this.dv = new DataView(this.memory.buffer);
+    this.stageView = this.u8.subarray(0, 0);
+  }
+
+  /** Calls `_initialize`, `mgw_init` and sizes the staging buffer. */
+  init(stageSize: number): void {
+    this.x._initialize();
+    this.x.mgw_init();
+    this.stage(stageSize);
+  }
+
+  /** The current byte view of memory (re-taken after growth). */
+  mem(): Uint8Array {
+    if (this.u8.byteLength === 0) this.refresh();
+    return this.u8;
+  }
+
+  /** Re-takes every view of memory. */
+  refresh(): void {
+    const buf = this.memory.buffer;
+    this.u8 = new Uint8Array(buf);
+    this.u32 = new Uint32Array(buf);
+    this.dv = new DataView(buf);
+    this.stageView = this.u8.subarray(
+      this.stagePtr,
+      this.stagePtr + Math.min(this.stageCap, MAX_STAGE_VIEW),
+    );
+  }
+
+  /**
+   * Pointer to the staging buffer with at least `n` bytes. May grow memory;
+   * the views are up to date afterwards.
+   */
+  stage(n: number): number {
+    if (n > this.stageCap) {
+      const want = Math.max(n, this.stageCap * 2);
+      this.stagePtr = this.x.mgw_buf(want);
+      this.stageCap = want;
+      this.refresh();
+    } else if (this.u8.byteLength === 0) {
+      this.refresh();
+    }
+    return this.stagePtr;
+  }
+
+  /**
+   * Copies `data` into the staging buffer and returns its pointer. The caller
+   * must use the bytes before anything else writes to the staging buffer.
+   */
+  putBytes(data: Uint8Array): number {
+    const ptr = this.stage(data.length);
+    this.u8.set(data, ptr);
+    return ptr;
+  }
+
+  /** Writes `s` UTF-8 encoded and NUL-terminated at the staging buffer. */
+  putCString(s: string): number {
+    const ptr = this.stage(s.length * 3 + 1);
+    const { written } = encoder.encodeInto(s, this.stageView);
+    this.u8[ptr + written] = 0;
+    return ptr;
+  }
+
+  /** Decodes `len` bytes of UTF-8 at `ptr` (ASCII fast path for short ones). */
+  str(ptr: number, len: number): string {
+    const u8 = this.mem();
+    if (len < 32) {
+      let s = "";
+      for (let i = 0; i < len; i++) {
+        const b = u8[ptr + i];
+        if (b >= 0x80) return decoder.decode(u8.subarray(ptr, ptr + len));
+        s += String.fromCharCode(b);
+      }
+      return s;
+    }
+    return decoder.decode(u8.subarray(ptr, ptr + len));
+  }
+
+  /** Decodes the NUL-terminated string at `ptr`. */
+  cstr(ptr: number): string {
+    const u8 = this.mem();
+    let end = ptr;
+    while (end < u8.length && u8[end] !== 0) end++;
+    return this.str(ptr, end - ptr);
+  }
+
+  #fdWrite(fd: number, iovs: number, n: number, out: number): number {
+    if (fd !== 1 && fd !== 2) return ERRNO_BADF;
+    this.mem();
+    const dv = this.dv;
+    let total = 0;
+    let text = "";
+    for (let i = 0; i < n; i++) {
+      const p = dv.getUint32(iovs + i * 8, true);
+      const l = dv.getUint32(iovs + i * 8 + 4, true);
+      if (l === 0) continue;
+      text += decoder.decode(this.u8.subarray(p, p + l));
+      total += l;
+    }
+    let pending = this.#stdio[fd] + text;
+    let nl: number;
+    while ((nl = pending.indexOf("\n")) >= 0) {
+      logLine(pending.slice(0, nl));
+      pending = pending.slice(nl + 1);
+    }
+    this.#stdio[fd] = pending;
+    if (out !== 0) dv.setUint32(out, total, true);
+    return n < 0 ? ERRNO_INVAL : ERRNO_SUCCESS;
+  }
+}

@@ -1,0 +1,369 @@
+/**
+ * The Deno socket backend: `Deno.listen` / `Deno.connect`, one accept loop
+ * per listener, one read loop per connection.
+ *
+ * Internal module.
+ *
+ * @module
+ */
+
+import {
+  type BackendSink,
+  errorMessage,
+  FLAG_TLS,
+  FLAG_UDP,
+  formatAddr,
+  type SocketBackend,
+} from "./types.ts";
+
+// The few parts of the Deno namespace used here, typed locally so that this
+// file also compiles with tsc (where the Deno types are absent).
+interface DenoNetAddr {
+  hostname: string;
+  port: number;
+}
+interface DenoConn {
+  readonly localAddr: DenoNetAddr;
+  readonly remoteAddr: DenoNetAddr;
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  closeWrite(): Promise<void>;
+  close(): void;
+  setNoDelay?(noDelay?: boolean): void;
+}
+interface DenoListener {
+  readonly addr: DenoNetAddr;
+  accept(): Promise<DenoConn>;
+  close(): void;
+}
+interface DenoApi {
+  listen(opts: { hostname: string; port: number }): DenoListener;
+  connect(opts: { hostname: string; port: number }): Promise<DenoConn>;
+}
+
+const READ_SIZE = 16384;
+
+/** One host socket: a listener or a connection. */
+class DSock {
+  hid: number;
+  c: number;
+  conn: DenoConn | null = null;
+  lsn: DenoListener | null = null;
+  /** The C side forgot this socket: report nothing more about it. */
+  dead = false;
+  paused = false;
+  resume: (() => void) | null = null;
+  writing = false;
+  wantWritable = false;
+  closeAfterWrite = false;
+  shutAfterWrite = false;
+  connecting = false;
+  wbuf: Uint8Array | null = null;
+  constructor(hid: number, c: number) {
+    this.hid = hid;
+    this.c = c;
+  }
+}
+
+function closeQuietly(x: { close(): void } | null): void {
+  if (x === null) return;
+  try {
+    x.close();
+  } catch {
+    // already closed
+  }
+}
+
+/** The Deno implementation of {@link SocketBackend}. */
+export class DenoBackend implements SocketBackend {
+  readonly name = "deno";
+  lastError = "";
+  #deno: DenoApi;
+  #sink: BackendSink;
+  #socks = new Map<number, DSock>();
+  #nextHid = 1;
+
+  /** @param sink receives what happens on the sockets */
+  constructor(sink: BackendSink) {
+    this.#deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
+    this.#sink = sink;
+  }
+
+  listen(c: number, host: string, port: number, flags: number): number {
+    if ((flags & (FLAG_UDP | FLAG_TLS)) !== 0) {
+      this.lastError = (flags & FLAG_UDP) !== 0
+        ? "UDP listeners are not supported yet"
+        : "TLS listeners are not supported yet";
+      return -1;
+    }
+    let lsn: DenoListener;
+    try {
+      lsn = this.#deno.listen({ hostname: host || "0.0.0.0", port });
+    } catch (e) {
+      this.lastError = errorMessage(e);
+      return -1;
+    }
+    const s = new DSock(this.#nextHid++, c);
+    s.lsn = lsn;
+    this.#socks.set(s.hid, s);
+    this.#acceptLoop(s);
+    return s.hid;
+  }
+
+  localAddr(hid: number): string | null {
+    const s = this.#socks.get(hid);
+    if (s === undefined) return null;
+    const a = s.lsn !== null ? s.lsn.addr : s.conn?.localAddr;
+    return a === undefined ? null : formatAddr(a.hostname, a.port);
+  }
+
+  connect(c: number, host: string, port: number, flags: number): number {
+    if ((flags & (FLAG_UDP | FLAG_TLS)) !== 0) {
+      this.lastError = (flags & FLAG_UDP) !== 0
+        ? "UDP connections are not supported yet"
+        : "TLS connections are not supported yet";
+      return -1;
+    }
+    const s = new DSock(this.#nextHid++, c);
+    s.connecting = true;
+    this.#socks.set(s.hid, s);
+    this.#deno.connect({ hostname: host, port }).then(
+      (conn) => {
+        s.connecting = false;
+        if (s.dead) {
+          closeQuietly(conn);
+          return;
+        }
+        s.conn = conn;
+        try {
+          conn.setNoDelay?.(true);
+        } catch {
+          // not a TCP connection
+        }
+        this.#sink.connected(
+          s.c,
+          formatAddr(conn.remoteAddr.hostname, conn.remoteAddr.port),
+          formatAddr(conn.localAddr.hostname, conn.localAddr.port),
+        );
+        if (s.dead) return;
+        if (s.wantWritable && !s.writing) {
+          s.wantWritable = false;
+          this.#sink.writable(s.c);
+        }
+        if (!s.dead) this.#readLoop(s);
+      },
+      (e) => {
+        s.connecting = false;
+        if (s.dead) return;
+        s.dead = true;
+        this.#socks.delete(s.hid);
+        this.#sink.connectFailed(s.c, errorMessage(e));
+      },
+    );
+    return s.hid;
+  }
+
+  write(hid: number, ptr: number, len: number): number {
+    const s = this.#socks.get(hid);
+    if (s === undefined) return -1;
+    if (s.writing || s.conn === null) {
+      s.wantWritable = true;
+      return 0;
+    }
+    let buf = s.wbuf;
+    if (buf === null || buf.length < len) {
+      buf = s.wbuf = new Uint8Array(Math.max(len, READ_SIZE));
+    }
+    buf.set(this.#sink.mem().subarray(ptr, ptr + len));
+    s.writing = true;
+    this.#flush(s, s.conn, buf, len);
+    return len;
+  }
+
+  close(hid: number): void {
+    const s = this.#socks.get(hid);
+    if (s === undefined) return;
+    this.#forget(s);
+    if (s.lsn !== null) {
+      closeQuietly(s.lsn);
+    } else if (s.writing) {
+      s.closeAfterWrite = true;
+    } else {
+      closeQuietly(s.conn);
+    }
+  }
+
+  shutdown(hid: number): void {
+    const s = this.#socks.get(hid);
+    if (s === undefined || s.conn === null) return;
+    if (s.writing) s.shutAfterWrite = true;
+    else s.conn.closeWrite().catch(() => {});
+  }
+
+  pause(hid: number, paused: boolean): void {
+    const s = this.#socks.get(hid);
+    if (s === undefined) return;
+    s.paused = paused;
+    if (!paused) this.#wake(s);
+  }
+
+  alive(hid: number): boolean {
+    const s = this.#socks.get(hid);
+    return s !== undefined && !s.dead;
+  }
+
+  closeAll(): void {
+    for (const s of this.#socks.values()) {
+      this.#forget(s);
+      closeQuietly(s.lsn);
+      closeQuietly(s.conn);
+    }
+    this.#socks.clear();
+  }
+
+  /** Marks `s` dead (no more reports) and wakes a paused read loop. */
+  #forget(s: DSock): void {
+    s.dead = true;
+    this.#socks.delete(s.hid);
+    this.#wake(s);
+  }
+
+  #wake(s: DSock): void {
+    const r = s.resume;
+    if (r !== null) {
+      s.resume = null;
+      r();
+    }
+  }
+
+  /** The socket failed: report it once and release it. */
+  #fail(s: DSock, e: unknown): void {
+    if (s.dead) return;
+    this.#forget(s);
+    closeQuietly(s.lsn);
+    closeQuietly(s.conn);
+    this.#sink.closed(s.c, errorMessage(e));
+  }
+
+  async #acceptLoop(s: DSock): Promise<void> {
+    const lsn = s.lsn as DenoListener;
+    for (;;) {
+      let conn: DenoConn;
+      try {
+        conn = await lsn.accept();
+      } catch (e) {
+        if (s.dead) return;
+        const name = e instanceof Error ? e.name : "";
+        if (name === "BadResource" || name === "Interrupted") {
+          this.#fail(s, e);
+          return;
+        }
+        // Transient (e.g. too many open files): back off a little.
+        console.error("wasmgoose: accept failed:", errorMessage(e));
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      if (s.dead) {
+        closeQuietly(conn);
+        return;
+      }
+      this.#onAccept(s, conn);
+    }
+  }
+
+  #onAccept(lsn: DSock, conn: DenoConn): void {
+    const s = new DSock(this.#nextHid++, 0);
+    s.conn = conn;
+    this.#socks.set(s.hid, s);
+    try {
+      conn.setNoDelay?.(true);
+    } catch {
+      // not a TCP connection
+    }
+    let remote: string, local: string;
+    try {
+      remote = formatAddr(conn.remoteAddr.hostname, conn.remoteAddr.port);
+      local = formatAddr(conn.localAddr.hostname, conn.localAddr.port);
+    } catch {
+      this.#forget(s);
+      closeQuietly(conn);
+      return;
+    }
+    const c = this.#sink.accept(lsn.c, s.hid, remote, local);
+    if (c === 0) {
+      if (!s.dead) {
+        this.#forget(s);
+        closeQuietly(conn);
+      }
+      return;
+    }
+    s.c = c;
+    if (s.wantWritable && !s.writing && !s.dead) {
+      s.wantWritable = false;
+      this.#sink.writable(c);
+    }
+    if (!s.dead) this.#readLoop(s);
+  }
+
+  async #readLoop(s: DSock): Promise<void> {
+    const conn = s.conn as DenoConn;
+    const buf = new Uint8Array(READ_SIZE);
+    for (;;) {
+      if (s.paused) {
+        await new Promise<void>((r) => (s.resume = r));
+        if (s.dead) return;
+        continue;
+      }
+      let n: number | null;
+      try {
+        n = await conn.read(buf);
+      } catch (e) {
+        this.#fail(s, e);
+        return;
+      }
+      if (s.dead) return;
+      if (n === null) {
+        this.#sink.eof(s.c);
+        return;
+      }
+      while (s.paused && !s.dead) {
+        await new Promise<void>((r) => (s.resume = r));
+      }
+      if (s.dead) return;
+      // READ_SIZE is below RECV_SLICE: one call.
+      this.#sink.recv(s.c, buf, 0, n);
+    }
+  }
+
+  async #flush(
+    s: DSock,
+    conn: DenoConn,
+    buf: Uint8Array,
+    len: number,
+  ): Promise<void> {
+    let off = 0;
+    try {
+      while (off < len) {
+        off += await conn.write(buf.subarray(off, len));
+      }
+    } catch (e) {
+      s.writing = false;
+      if (s.closeAfterWrite) closeQuietly(conn);
+      else this.#fail(s, e);
+      return;
+    }
+    s.writing = false;
+    if (s.closeAfterWrite) {
+      closeQuietly(conn);
+      return;
+    }
+    if (s.shutAfterWrite) {
+      s.shutAfterWrite = false;
+      conn.closeWrite().catch(() => {});
+    }
+    if (s.wantWritable && !s.dead) {
+      s.wantWritable = false;
+      this.#sink.writable(s.c);
+    }
+  }
+}

@@ -1,0 +1,308 @@
+/**
+ * `HttpMessage`: a lazy view of a `struct mg_http_message` in WASM memory.
+ *
+ * @module
+ */
+
+import { type Abi, decoder } from "./abi.ts";
+
+// struct mg_http_message offsets (wasm32, see wasm/ABI.md)
+const OFF_METHOD = 0;
+const OFF_URI = 8;
+const OFF_QUERY = 16;
+const OFF_PROTO = 24;
+const OFF_HEADERS = 32;
+const MAX_HEADERS = 30;
+const OFF_BODY = 512;
+const OFF_HEAD = 520;
+const OFF_MESSAGE = 528;
+
+/** Decodes `application/x-www-form-urlencoded` text ('+' is a space). */
+function formDecode(s: string): string {
+  const t = s.indexOf("+") >= 0 ? s.replace(/\+/g, " ") : s;
+  if (t.indexOf("%") < 0) return t;
+  try {
+    return decodeURIComponent(t);
+  } catch {
+    return t;
+  }
+}
+
+/**
+ * An HTTP request (or response, for client connections), as delivered with
+ * `MG_EV_HTTP_HDRS`, `MG_EV_HTTP_MSG` and `MG_EV_WS_OPEN`.
+ *
+ * It is a lazy view of the C `struct mg_http_message`: nothing is decoded
+ * until a getter is used, and strings are cached once decoded. **It is valid
+ * only during the event callback that received it**: afterwards the C side
+ * reuses the memory, and every getter throws. Copy what you need to keep
+ * (`hm.uri`, `hm.text`, `hm.body.slice()`) before the handler returns.
+ *
+ * @example
+ * ```ts
+ * import { Manager, MG_EV_HTTP_MSG, type HttpMessage } from "@wasmgoose/wasmgoose";
+ *
+ * const mgr = new Manager();
+ * mgr.listen("http://127.0.0.1:8000", (c, ev, data) => {
+ *   if (ev !== MG_EV_HTTP_MSG) return;
+ *   const hm = data as HttpMessage;
+ *   c.replyJson({ method: hm.method, uri: hm.uri, agent: hm.header("user-agent") });
+ * });
+ * ```
+ */
+export class HttpMessage {
+  #abi: Abi;
+  #p: number;
+  #method: string | undefined;
+  #uri: string | undefined;
+  #query: string | undefined;
+  #proto: string | undefined;
+  #text: string | undefined;
+
+  /**
+   * Wraps the `struct mg_http_message` at `ptr`. Created by the Manager.
+   *
+   * @example
+   * ```ts
+   * // Not constructed by users: received as event data.
+   * const hm = data as HttpMessage;
+   * ```
+   */
+  constructor(abi: Abi, ptr: number) {
+    this.#abi = abi;
+    this.#p = ptr;
+  }
+
+  /** Ends the view (called by the Manager when the callback returns). */
+  invalidate(): void {
+    this.#p = 0;
+  }
+
+  #ptr(): number {
+    const p = this.#p;
+    if (p === 0) {
+      throw new Error(
+        "HttpMessage used after its event callback returned (copy what you need during the callback)",
+      );
+    }
+    return p;
+  }
+
+  /** Reads the `struct mg_str` at offset `off` as a string. */
+  #str(off: number): string {
+    const a = this.#abi;
+    const p = this.#ptr() + off;
+    a.mem();
+    const u32 = a.u32;
+    return a.str(u32[p >>> 2], u32[(p >>> 2) + 1]);
+  }
+
+  /**
+   * The request method, e.g. `"GET"`.
+   *
+   * @example
+   * ```ts
+   * if (hm.method === "POST") c.reply(201);
+   * ```
+   */
+  get method(): string {
+    return (this.#method ??= this.#str(OFF_METHOD));
+  }
+
+  /**
+   * The request path without the query string, e.g. `"/api/items"`. For a
+   * response: the status code as text.
+   *
+   * @example
+   * ```ts
+   * if (hm.uri === "/") c.reply(200, "home");
+   * ```
+   */
+  get uri(): string {
+    return (this.#uri ??= this.#str(OFF_URI));
+  }
+
+  /**
+   * The query string without `?` (empty if none), e.g. `"a=1&b=2"`.
+   *
+   * @example
+   * ```ts
+   * console.log(hm.query);
+   * ```
+   */
+  get query(): string {
+    return (this.#query ??= this.#str(OFF_QUERY));
+  }
+
+  /**
+   * The protocol, e.g. `"HTTP/1.1"`.
+   *
+   * @example
+   * ```ts
+   * console.log(hm.proto);
+   * ```
+   */
+  get proto(): string {
+    return (this.#proto ??= this.#str(OFF_PROTO));
+  }
+
+  /**
+   * The request line and headers, as received.
+   *
+   * @example
+   * ```ts
+   * console.log(hm.head);
+   * ```
+   */
+  get head(): string {
+    return this.#str(OFF_HEAD);
+  }
+
+  /**
+   * The whole message (head and body) as text.
+   *
+   * @example
+   * ```ts
+   * console.log(hm.message.length);
+   * ```
+   */
+  get message(): string {
+    return this.#str(OFF_MESSAGE);
+  }
+
+  /**
+   * The body: a view into WASM memory, valid only during the callback and
+   * only until the next call that may grow memory (e.g. `reply`, `send`).
+   * Use `hm.body.slice()` to keep a copy.
+   *
+   * @example
+   * ```ts
+   * const saved = hm.body.slice();
+   * ```
+   */
+  get body(): Uint8Array {
+    const a = this.#abi;
+    const p = this.#ptr() + OFF_BODY;
+    a.mem();
+    const ptr = a.u32[p >>> 2];
+    const len = a.u32[(p >>> 2) + 1];
+    return a.u8.subarray(ptr, ptr + len);
+  }
+
+  /**
+   * The body decoded as UTF-8.
+   *
+   * @example
+   * ```ts
+   * const obj = JSON.parse(hm.text);
+   * ```
+   */
+  get text(): string {
+    if (this.#text === undefined) {
+      const a = this.#abi;
+      const p = this.#ptr() + OFF_BODY;
+      a.mem();
+      const ptr = a.u32[p >>> 2];
+      const len = a.u32[(p >>> 2) + 1];
+      this.#text = len < 32 ? a.str(ptr, len) : decoder.decode(a.u8.subarray(ptr, ptr + len));
+    }
+    return this.#text;
+  }
+
+  /**
+   * The value of header `name` (case-insensitive), or `undefined`.
+   *
+   * @example
+   * ```ts
+   * const type = hm.header("content-type") ?? "text/plain";
+   * ```
+   */
+  header(name: string): string | undefined {
+    const a = this.#abi;
+    const base = this.#ptr() + OFF_HEADERS;
+    a.mem();
+    const u8 = a.u8;
+    const u32 = a.u32;
+    const nlen = name.length;
+    for (let i = 0; i < MAX_HEADERS; i++) {
+      const w = (base + i * 16) >>> 2;
+      const len = u32[w + 1];
+      if (len === 0) break;
+      if (len !== nlen) continue;
+      const np = u32[w];
+      let j = 0;
+      for (; j < nlen; j++) {
+        let x = u8[np + j];
+        let y = name.charCodeAt(j);
+        if (x >= 0x41 && x <= 0x5a) x += 0x20;
+        if (y >= 0x41 && y <= 0x5a) y += 0x20;
+        if (x !== y) break;
+      }
+      if (j === nlen) return a.str(u32[w + 2], u32[w + 3]);
+    }
+    return undefined;
+  }
+
+  /**
+   * All headers as `[name, value]` pairs, in order.
+   *
+   * @example
+   * ```ts
+   * for (const [k, v] of hm.headers()) console.log(k, v);
+   * ```
+   */
+  headers(): Array<[string, string]> {
+    const a = this.#abi;
+    const base = this.#ptr() + OFF_HEADERS;
+    const out: Array<[string, string]> = [];
+    for (let i = 0; i < MAX_HEADERS; i++) {
+      a.mem();
+      const w = (base + i * 16) >>> 2;
+      const u32 = a.u32;
+      if (u32[w + 1] === 0) break;
+      const np = u32[w], nl = u32[w + 1], vp = u32[w + 2], vl = u32[w + 3];
+      out.push([a.str(np, nl), a.str(vp, vl)]);
+    }
+    return out;
+  }
+
+  /**
+   * The value of query variable `name` (form-decoded: `+` is a space,
+   * `%XX` escapes are decoded), or `undefined` if absent.
+   *
+   * @example
+   * ```ts
+   * // GET /search?q=hello+world
+   * hm.queryVar("q"); // "hello world"
+   * ```
+   */
+  queryVar(name: string): string | undefined {
+    const q = this.query;
+    if (q.length === 0) return undefined;
+    let start = 0;
+    while (start <= q.length) {
+      let end = q.indexOf("&", start);
+      if (end < 0) end = q.length;
+      const eq = q.indexOf("=", start);
+      const kEnd = eq >= 0 && eq < end ? eq : end;
+      if (formDecode(q.slice(start, kEnd)) === name) {
+        return kEnd === end ? "" : formDecode(q.slice(kEnd + 1, end));
+      }
+      start = end + 1;
+    }
+    return undefined;
+  }
+
+  /**
+   * The status code of an HTTP response (client connections), or 0.
+   *
+   * @example
+   * ```ts
+   * if (hm.status() === 200) console.log(hm.text);
+   * ```
+   */
+  status(): number {
+    const n = parseInt(this.uri, 10);
+    return Number.isNaN(n) ? 0 : n;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Public types of the wasmgoose API.
+ *
+ * @module
+ */
+
+import type { Connection } from "./connection.ts";
+import type { HttpMessage } from "./http.ts";
+
+/**
+ * An event handler, as in Mongoose: called with the connection, the event
+ * (`MG_EV_*`) and the event's data:
+ *
+ * | event | data |
+ * |---|---|
+ * | `MG_EV_ERROR` | the error message (`string`) |
+ * | `MG_EV_READ`, `MG_EV_WRITE` | number of bytes (`number`) |
+ * | `MG_EV_HTTP_HDRS`, `MG_EV_HTTP_MSG`, `MG_EV_WS_OPEN` | an `HttpMessage`, valid during the call only |
+ * | `MG_EV_POLL` | uptime in milliseconds (`number`) |
+ * | others | `undefined` |
+ *
+ * A handler that throws is logged; if it was handling `MG_EV_HTTP_MSG` and
+ * did not answer, the request gets a 500 response. The server goes on.
+ *
+ * @example
+ * ```ts
+ * import { type EventHandler, MG_EV_HTTP_MSG } from "@wasmgoose/wasmgoose";
+ *
+ * const handler: EventHandler = (c, ev) => {
+ *   if (ev === MG_EV_HTTP_MSG) c.reply(200, "hello\n");
+ * };
+ * ```
+ */
+export type EventHandler = (conn: Connection, ev: number, data: unknown) => void;
+
+/**
+ * The data of an event: see {@link EventHandler}.
+ *
+ * @example
+ * ```ts
+ * import type { EventData } from "@wasmgoose/wasmgoose";
+ * const d: EventData = "connection refused";
+ * ```
+ */
+export type EventData = string | number | HttpMessage | undefined;
+
+/**
+ * Options of `Manager.listen` and `Manager.connect`.
+ *
+ * @example
+ * ```ts
+ * import { Manager, MG_EV_HTTP_MSG } from "@wasmgoose/wasmgoose";
+ * const mgr = new Manager();
+ * mgr.listen("http://0.0.0.0:8000", (c) => c.reply(200, "ok"), {
+ *   events: [MG_EV_HTTP_MSG],
+ * });
+ * ```
+ */
+export interface ListenOptions {
+  /**
+   * Deliver only these events to the handler (default: all). Fewer events
+   * mean fewer crossings between WebAssembly and JavaScript.
+   */
+  events?: number[];
+}
+
+/**
+ * Options of `Manager.timerAdd`.
+ *
+ * @example
+ * ```ts
+ * mgr.timerAdd(1000, () => console.log("tick"), { repeat: true, runNow: true });
+ * ```
+ */
+export interface TimerOptions {
+  /** Call the function every `ms` milliseconds until cancelled. */
+  repeat?: boolean;
+  /** Also call it right away (at the next poll). */
+  runNow?: boolean;
+}
