@@ -335,7 +335,7 @@ function renderReport(cfg, servers, info, startedAt) {
     `- Workload: \`GET /\` → \`${EXPECTED_BODY}\` (application/json), keep-alive, on 127.0.0.1.`,
     `- Load: \`${cfg.tool}\` with ${cfg.threads} thread(s), ${cfg.conns} connections; ${cfg.warmup} warm-up (discarded) then ${cfg.duration} measured, per server per round.`,
     `- ${cfg.rounds} interleaved round(s): every server is started once, then each round runs all servers in turn (A B C … A B C …). Each figure is the median over rounds; errors are summed over the measured runs.`,
-    "- Server CPU: utime and stime of the server process (all threads) from `/proc/<pid>/stat`, read before and 250 ms after each measured run, divided by the requests completed (clock tick = " + `${1e6 / CLK_TCK} µs).`,
+    "- Server CPU: utime and stime of the server process (all threads) from `/proc/<pid>/stat`, read before and 250 ms after each measured run, divided by the requests completed (clock tick = " + `${1000 / CLK_TCK} ms).`,
     "- Errors: wrk socket errors (connect, read, write, timeout) + non-2xx/3xx responses.",
     "- Peak RSS: `VmHWM` from `/proc/<pid>/status` after the last run (the process lifetime peak).",
     "- \"vs same runtime\": a wasmgoose row divided by the competitor on its runtime (Deno.serve, node:http); a competitor row, the inverse.",
@@ -365,7 +365,7 @@ function renderReport(cfg, servers, info, startedAt) {
     add("", "## Warnings", "");
     for (const s of notes) add(`- ${s.label}: ${s.warning}`);
   }
-  add("", "## Runs", "", "Every measured run, in execution order (req/s; total server CPU µs/req).", "",
+  add("", "## Runs", "", "Every measured run (req/s; total server CPU µs/req). Within a round the servers ran top to bottom.", "",
     `| Server | ${Array.from({ length: cfg.rounds }, (_, i) => `round ${i + 1}`).join(" | ")} |`,
     `|---|${"--:|".repeat(cfg.rounds)}`);
   for (const s of servers.filter((x) => x.runs.length)) {
