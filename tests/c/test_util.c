@@ -228,14 +228,29 @@ static void test_floats_vs_libc(void) {
   static const char *fmts[] = {"%f",   "%.2f", "%.0f", "%.1f", "%.10f", "%g",
                                "%.3g", "%.1g", "%.10g", "%e",  "%.2e",  "%.0e",
                                "%G",   "%E",   "%12.4f", "%-10.3g|", "%010.2f"};
+  static const char *rfmts[] = {"%.17g", "%g", "%.3e", "%.0e", "%.8f"};
   char want[512];
   size_t i, j, bad = 0;
+  uint64_t rnd;
   for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
     for (j = 0; j < sizeof(fmts) / sizeof(fmts[0]); j++) {
       snprintf(want, sizeof(want), fmts[j], vals[i]);
       if (strcmp(SP(fmts[j], vals[i]), want) != 0 || sp_len != strlen(want)) {
         printf("  float: fmt %s: got [%s], want [%s]\n", fmts[j], s_buf, want);
         bad++;
+      }
+    }
+  }
+  // Random bit patterns: every finite double, big or tiny, prints exactly
+  for (i = 0, rnd = 12345; i < 3000; i++) {
+    double v;
+    rnd = rnd * 6364136223846793005ULL + 1442695040888963407ULL;
+    memcpy(&v, &rnd, sizeof(v));
+    if (isnan(v) || isinf(v)) continue;
+    for (j = 0; j < sizeof(rfmts) / sizeof(rfmts[0]); j++) {
+      snprintf(want, sizeof(want), rfmts[j], v);
+      if (strcmp(SP(rfmts[j], v), want) != 0) {
+        if (bad++ < 5) printf("  float: fmt %s: got [%s], want [%s]\n", rfmts[j], s_buf, want);
       }
     }
   }
@@ -282,10 +297,10 @@ static void test_printf(void) {
   FMT("inf -inf nan INF", "%f %g %e %F", INFINITY, -INFINITY, NAN, INFINITY);
   FMT("[  inf]", "[%05f]", INFINITY);
   FMT("1e+300", "%g", 1e300);
-  FMT("5e-324", "%g", 5e-324);
+  FMT("4.94066e-324 4.9406564584124654e-324", "%g %.16e", 5e-324, 5e-324);
   FMT("1.7976931348623157e+308", "%.16e", 1.7976931348623157e308);
   FMT("100000000000000000000.000000", "%f", 1e20);
-  FMT("0.30000000000000000000", "%.20f", 0.3);  // digits beyond the 17th are 0
+  FMT("0.29999999999999998890", "%.20f", 0.3);  // exact binary value
   FMT("%y", "%y");
   FMT("abc", "abc%");
   test_floats_vs_libc();

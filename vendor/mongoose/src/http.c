@@ -34,10 +34,10 @@ static int hex_val(int ch) {
   return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
 }
 
-// RFC 9110 token characters
+// RFC 9110 token characters: ALPHA, DIGIT and !#$%&'*+-.^_`|~ (a bitmap)
 static bool is_tchar(int ch) {
-  return is_alpha(ch) || is_digit(ch) ||
-         (ch > ' ' && ch < 0x7f && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+  static const uint32_t map[4] = {0, 0x03ff6cfa, 0xc7fffffe, 0x57ffffff};
+  return ch >= 0 && ch < 128 && (map[ch >> 5] >> (ch & 31) & 1) != 0;
 }
 
 // Case-insensitive comparison of a with the first n bytes of b
@@ -94,25 +94,43 @@ static size_t put_num(char *p, uint64_t v, unsigned base) {
 }
 
 // ---- Head parsing ---------------------------------------------------------------
+// No control characters but HTAB in s[0..n). Words of 8 bytes are checked at
+// once ("has a byte < 0x20 or == 0x7f", which may flag a few more bytes: the
+// exact check below then decides).
+static bool text_ok(const unsigned char *s, size_t n) {
+  const uint64_t ones = 0x0101010101010101ULL, highs = ones << 7;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x, y;
+    memcpy(&x, s + i, 8);
+    y = x ^ (ones * 0x7f);
+    if ((((x - ones * 0x20) & ~x) | ((y - ones) & ~y)) & highs) break;
+  }
+  for (; i < n; i++) {
+    if ((s[i] < ' ' && s[i] != '\t') || s[i] == 0x7f) return false;
+  }
+  return true;
+}
+
 int mg_http_get_request_len(const unsigned char *buf, size_t buf_len) {
-  size_t i, start = 0;
+  size_t start = 0, end;
   bool seen = false;  // a non-empty line was seen: leading empty lines are skipped
-  for (i = 0; i < buf_len && i < (size_t) INT32_MAX; i++) {
-    unsigned char ch = buf[i];
-    if ((ch >= ' ' && ch != 0x7f) || ch == '\t') continue;
-    if (ch == '\r') {
-      if (i + 1 < buf_len && buf[i + 1] != '\n') return -1;  // bare CR
-      continue;
-    }
-    if (ch != '\n') return -1;  // NUL or another control character
-    if (i - start - (i > start && buf[i - 1] == '\r') > 0) {
+  if (buf_len > (size_t) INT32_MAX) buf_len = (size_t) INT32_MAX;
+  while (start < buf_len) {
+    const unsigned char *nl =
+        (const unsigned char *) memchr(buf + start, '\n', buf_len - start);
+    end = nl == NULL ? buf_len : (size_t) (nl - buf);
+    if (end > start && buf[end - 1] == '\r') end--;  // CR allowed before LF only
+    if (!text_ok(buf + start, end - start)) return -1;
+    if (nl == NULL) break;
+    if (end > start) {
       seen = true;
     } else if (seen) {
-      return (int) (i + 1);
+      return (int) (nl - buf + 1);
     }
-    start = i + 1;
+    start = (size_t) (nl - buf + 1);
   }
-  return i < buf_len ? -1 : 0;
+  return 0;
 }
 
 // The line at *p (without its line break); moves *p past it. The head has been
@@ -725,13 +743,14 @@ static int http_frame(struct mg_connection *c, struct mg_http_message *hm,
     }
     if (!ieq(te->value, "chunked")) return 501;
     r = http_unchunk(b, avail, false, &dlen);
+    if (r == 0 && c->recv.len > MG_MAX_RECV_SIZE) return 413;  // still growing
     if (r <= 0) return (int) -r;
     http_unchunk(b, avail, true, &dlen);
     hm->body = mg_str_n(b, dlen);
     hm->message.len = (size_t) (b + dlen - hm->message.buf);
     *total = n + (size_t) r;
   } else if (has_cl) {
-    if (cl > MG_MAX_RECV_SIZE) return 413;
+    if (cl > MG_MAX_RECV_SIZE - n) return 413;  // must fit in c->recv
     if (avail < cl) return 0;
     *total = n + (size_t) cl;
   } else if ((flags & HTTP_RESPONSE) && status_has_body(mg_http_status(hm))) {
@@ -808,7 +827,9 @@ static void http_serve(struct mg_connection *c) {
     mg_call(c, MG_EV_HTTP_MSG, &hm);
     mg_iobuf_del(&c->recv, 0, total);
     if (c->pfn != http_server_ev) {  // upgraded: the new protocol takes the rest
-      if (c->recv.len > 0) c->is_resume = 1, mg_io_check(c);
+      c->is_resp = 0;
+      c->is_resume = c->recv.len > 0;
+      mg_io_check(c);
       break;
     }
     if (c->is_resp) break;  // answered later: the next requests wait

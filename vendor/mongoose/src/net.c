@@ -156,11 +156,7 @@ void mg_io_connected(struct mg_connection *c, const char *err) {
 
 void mg_io_recv(struct mg_connection *c, const void *buf, size_t len) {
   long n = (long) len;
-  if (c->is_closing || len == 0) return;
-  if (c->recv.len + len > MG_MAX_RECV_SIZE + MG_IO_SIZE) {
-    mg_error(c, "max_recv_buf_size reached");
-    return;
-  }
+  if (c->is_closing || c->is_draining || len == 0) return;  // not wanted
   if (mg_iobuf_add(&c->recv, c->recv.len, buf, len) == 0) {
     mg_error(c, "out of memory receiving %ld bytes", n);
     return;
@@ -168,6 +164,11 @@ void mg_io_recv(struct mg_connection *c, const void *buf, size_t len) {
   if (c->is_hexdumping) mg_hexdump(buf, len);
   mg_io_check(c);
   mg_call(c, MG_EV_READ, &n);
+  // The protocol had its chance to answer (e.g. HTTP 413); what it left
+  // buffered must stay bounded.
+  if (c->recv.len > MG_MAX_RECV_SIZE && !c->is_closing && !c->is_draining) {
+    mg_error(c, "max_recv_buf_size reached");
+  }
 }
 
 void mg_io_sent(struct mg_connection *c, size_t n) {

@@ -74,76 +74,115 @@ static uint64_t get_int(va_list *ap, char lm, bool sign) {
   return sign ? (uint64_t) (int64_t) v : (uint64_t) (unsigned) v;
 }
 
-// ---- Floating point -----------------------------------------------------------
-// Good to about 16 significant digits; digits beyond the 17th print as 0.
+// ---- Floating point ---------------------------------------------------------
+// Exact: a double is m * 2^e, whose decimal expansion is computed digit by
+// digit, then rounded half to even like the C library does.
 
-static const double s_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,
-                                 1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
-                                 1e18, 1e19, 1e20, 1e21, 1e22};
+#define DEC_MAX 800  // a double has at most 767 significant decimal digits
 
-static double scale(double x, int k) {  // x * 10^-k
-  for (; k < -22; k += 22) x *= 1e22;
-  for (; k > 22; k -= 22) x /= 1e22;
-  return k < 0 ? x * s_pow10[-k] : x / s_pow10[k];
-}
+struct dec {
+  uint8_t d[DEC_MAX];  // digits 0..9, d[0] != 0; n == 0 means zero
+  int n, point;        // value = 0.d[0]d[1]... * 10^point
+};
 
-static int exponent10(double x) {  // about floor(log10(x)), x > 0
-  int e = 0;
-  for (; x >= 10; e++) x /= 10;
-  for (; x < 1; e--) x *= 10;
-  return e;
-}
-
-// Rounds x >= 0 to a multiple of 10^*pos (half to even), raising *pos to keep
-// at most 17 significant digits; writes the digits to d, returns their count.
-static int round_digits(double x, int *pos, char *d) {
-  uint64_t m;
-  int min_pos = x > 0 ? exponent10(x) - 16 : *pos;
-  if (*pos < min_pos) *pos = min_pos;
-  for (;; (*pos)++) {
-    double y = scale(x, *pos), f;
-    if (y >= 1e17) continue;
-    m = (uint64_t) y;
-    f = y - (double) m;
-    if (f > 0.5 || (f == 0.5 && (m & 1))) m++;
-    if (m < 100000000000000000ULL) break;
+static void dec_mul(struct dec *v, int k) {  // v *= 2^k, k <= 28
+  uint32_t carry = 0;
+  int i;
+  for (i = v->n - 1; i >= 0; i--) {
+    uint32_t t = ((uint32_t) v->d[i] << k) + carry;
+    v->d[i] = (uint8_t) (t % 10);
+    carry = t / 10;
   }
-  return (int) utoa(m, 10, false, d);
-}
-
-// Rounds x >= 0 to p + 1 significant digits; *e gets the decimal exponent of
-// the first digit and *pos that of the last one.
-static int sci_digits(double x, int p, char *d, int *e, int *pos) {
-  int n = 0, i;
-  *e = x > 0 ? exponent10(x) : 0;
-  for (i = 0; i < 3; i++) {  // rounding may carry into a new digit: retry
-    *pos = *e - p;
-    n = round_digits(x, pos, d);
-    if (x == 0 || *pos + n - 1 == *e) break;
-    *e = *pos + n - 1;
+  for (; carry != 0; carry /= 10) {
+    memmove(v->d + 1, v->d, (size_t) v->n);
+    v->d[0] = (uint8_t) (carry % 10);
+    v->n++, v->point++;
   }
-  return n;
 }
 
-// Fixed notation with p decimals of the digits d[0..n), last one at 10^pos
-static size_t fixed(char *b, const char *d, int n, int pos, int p) {
-  int top = pos + n - 1, k;
+static void dec_div(struct dec *v, int k) {  // v /= 2^k, k <= 28
+  uint32_t r = 0, mask = (1U << k) - 1;
+  int i, w = 0;  // w <= i: the quotient overwrites the dividend
+  for (i = 0; (i < v->n || r != 0) && w < DEC_MAX; i++) {
+    r = r * 10 + (i < v->n ? v->d[i] : 0);
+    if (w == 0 && (r >> k) == 0) {
+      v->point--;  // leading zero
+    } else {
+      v->d[w++] = (uint8_t) (r >> k);
+    }
+    r &= mask;
+  }
+  v->n = w;
+}
+
+static void dec_init(struct dec *v, double x) {  // finite x >= 0
+  uint64_t bits, m;
+  char tmp[24];
+  int e, i, k;
+  memcpy(&bits, &x, sizeof(bits));
+  e = (int) (bits >> 52) & 0x7ff;
+  m = bits & ((1ULL << 52) - 1);
+  if (e == 0) {
+    e = -1074;  // subnormal
+  } else {
+    m |= 1ULL << 52, e -= 1075;
+  }
+  v->n = 0, v->point = 1;
+  if (m == 0) return;
+  for (; (m & 1) == 0; m >>= 1) e++;
+  v->n = v->point = (int) utoa(m, 10, false, tmp);
+  for (i = 0; i < v->n; i++) v->d[i] = (uint8_t) (tmp[i] - '0');
+  for (; e > 0; e -= k) dec_mul(v, k = e < 28 ? e : 28);
+  for (; e < 0; e += k) dec_div(v, k = -e < 28 ? -e : 28);
+}
+
+// Rounds v to a multiple of 10^pos, half to even
+static void dec_round(struct dec *v, int pos) {
+  int keep = v->point - pos, i;  // number of digits kept
+  bool up, rest = false;
+  if (keep >= v->n) return;
+  if (keep < 0) keep = 0, v->n = 0;  // below a tenth of 10^pos
+  for (i = keep + 1; i < v->n; i++) rest = rest || v->d[i] != 0;
+  up = keep < v->n &&
+       (v->d[keep] > 5 ||
+        (v->d[keep] == 5 && (rest || (keep > 0 && (v->d[keep - 1] & 1)))));
+  v->n = keep;
+  if (!up) return;
+  for (i = keep - 1; i >= 0 && v->d[i] == 9; i--) v->d[i] = 0;
+  if (i >= 0) {
+    v->d[i]++;
+  } else {  // 0.999 -> 1.000, or 0.5+ -> 1 at 10^pos
+    v->d[0] = 1, v->n = 1, v->point++;
+  }
+}
+
+static char dec_digit(const struct dec *v, int power) {  // digit at 10^power
+  int i = v->point - 1 - power;
+  return (char) ('0' + (i >= 0 && i < v->n ? v->d[i] : 0));
+}
+
+static int dec_exp(const struct dec *v) {  // exponent of the first digit
+  return v->n > 0 ? v->point - 1 : 0;
+}
+
+// Fixed notation with p decimals
+static size_t fixed(char *b, const struct dec *v, int p) {
+  int k = dec_exp(v) > 0 ? dec_exp(v) : 0;
   size_t len = 0;
-  for (k = top > 0 ? top : 0; k >= -p; k--) {
+  for (; k >= -p; k--) {
     if (k == -1) b[len++] = '.';
-    b[len++] = k <= top && k >= pos ? d[top - k] : '0';
+    b[len++] = dec_digit(v, k);
   }
   return len;
 }
 
 // Exponent notation d.ddd with p decimals, then e+XX
-static size_t expo(char *b, const char *d, int n, int p, int e, char ec) {
+static size_t expo(char *b, const struct dec *v, int p, char ec) {
+  int e = dec_exp(v), i;
   size_t len = 0;
-  int i;
-  b[len++] = d[0];
+  b[len++] = dec_digit(v, e);
   if (p > 0) b[len++] = '.';
-  for (i = 1; i <= p; i++) b[len++] = i < n ? d[i] : '0';
+  for (i = 1; i <= p; i++) b[len++] = dec_digit(v, e - i);
   b[len++] = ec;
   b[len++] = e < 0 ? '-' : '+';
   if (e > -10 && e < 10) b[len++] = '0';
@@ -163,27 +202,30 @@ static size_t strip_zeros(char *b, size_t len) {
 
 // Formats finite x >= 0 for conversion c (f, e, g or upper case) into b
 static size_t fmt_float(char *b, double x, char c, int p) {
-  char d[24], ec = c >= 'a' ? 'e' : 'E';
-  int n, e, pos = -p;
+  struct dec v;
+  char ec = c >= 'a' ? 'e' : 'E';
+  int e;
+  dec_init(&v, x);
   if (c == 'f' || c == 'F') {
-    n = round_digits(x, &pos, d);
-    return fixed(b, d, n, pos, p);
+    dec_round(&v, -p);
+    return fixed(b, &v, p);
   }
   if (c == 'e' || c == 'E') {
-    n = sci_digits(x, p, d, &e, &pos);
-    return expo(b, d, n, p, e, ec);
+    dec_round(&v, dec_exp(&v) - p);
+    return expo(b, &v, p, ec);
   }
   if (p == 0) p = 1;  // %g: p significant digits
-  n = sci_digits(x, p - 1, d, &e, &pos);
-  if (e < -4 || e >= p) return strip_zeros(b, expo(b, d, n, p - 1, e, ec));
-  return strip_zeros(b, fixed(b, d, n, pos, p - 1 - e));
+  dec_round(&v, dec_exp(&v) - p + 1);
+  e = dec_exp(&v);
+  if (e < -4 || e >= p) return strip_zeros(b, expo(b, &v, p - 1, ec));
+  return strip_zeros(b, fixed(b, &v, p - 1 - e));
 }
 
-// ---- The formatter ------------------------------------------------------------
+// ---- The formatter ----------------------------------------------------------
 
 static size_t convert(mg_pfn_t fn, void *arg, char c, char lm, struct spec *sp,
                       va_list *ap) {
-  char buf[512];  // MAX_FLOAT_PREC decimals plus 309 integer digits fit
+  char buf[512];  // fits 309 integer digits and MAX_FLOAT_PREC decimals
   const char *pre = "";
   size_t n, zeros;
   switch (c) {
@@ -218,8 +260,8 @@ static size_t convert(mg_pfn_t fn, void *arg, char c, char lm, struct spec *sp,
       return field(fn, arg, sp, pre, 0, buf, 1);
     case 's': {
       const char *s = va_arg(*ap, const char *);
-      if (s == NULL) s = "(null)";
       size_t max = sp->prec < 0 ? SIZE_MAX : (size_t) sp->prec;
+      if (s == NULL) s = "(null)";
       for (n = 0; n < max && s[n] != '\0';) n++;
       return field(fn, arg, sp, pre, 0, s, n);
     }
@@ -230,9 +272,13 @@ static size_t convert(mg_pfn_t fn, void *arg, char c, char lm, struct spec *sp,
       if (c == 'm') fn('"', arg);
       return c == 'm' ? n + 2 : n;
     }
-    default:  // "%%", or an unknown conversion: print it as is
-      fn(c, arg);
+    case '%':
+      fn('%', arg);
       return 1;
+    default:  // unknown conversion: print it as is
+      fn('%', arg);
+      fn(c, arg);
+      return 2;
   }
 }
 
@@ -363,7 +409,7 @@ void mg_pfn_stdout(char c, void *param) {
   putchar(c);
 }
 
-// ---- %M printers ---------------------------------------------------------------
+// ---- %M printers ------------------------------------------------------------
 
 // Fetches the (int len, const void *buf) pair of the binary printers
 static size_t get_len(va_list *ap, const uint8_t **p) {
@@ -434,6 +480,10 @@ static size_t print_ip4(mg_pfn_t out, void *arg, const uint8_t *p) {
   return mg_xprintf(out, arg, "%d.%d.%d.%d", p[0], p[1], p[2], p[3]);
 }
 
+static unsigned group(const uint8_t *p, size_t i) {  // i-th 16-bit group
+  return (unsigned) p[2 * i] << 8 | p[2 * i + 1];
+}
+
 // RFC 5952: lowercase, no leading zeros, the longest (first) run of two or
 // more zero groups as "::"; IPv4-mapped addresses as ::ffff:a.b.c.d
 static size_t print_ip6(mg_pfn_t out, void *arg, const uint8_t *p) {
@@ -443,9 +493,7 @@ static size_t print_ip6(mg_pfn_t out, void *arg, const uint8_t *p) {
     return mg_xprintf(out, arg, "::ffff:") + print_ip4(out, arg, p + 12);
   }
   for (i = 0; i < 8; i += run + 1) {
-    for (run = 0; i + run < 8 && (p[2 * (i + run)] | p[2 * (i + run) + 1]) == 0;) {
-      run++;
-    }
+    for (run = 0; i + run < 8 && group(p, i + run) == 0;) run++;
     if (run > blen) best = i, blen = run;
   }
   for (i = 0; i < 8; i++) {
@@ -454,8 +502,7 @@ static size_t print_ip6(mg_pfn_t out, void *arg, const uint8_t *p) {
       i += blen - 1;
     } else {
       bool sep = i > 0 && !(blen > 1 && i == best + blen);
-      n += mg_xprintf(out, arg, "%s%x", sep ? ":" : "",
-                      p[2 * i] << 8 | p[2 * i + 1]);
+      n += mg_xprintf(out, arg, "%s%x", sep ? ":" : "", group(p, i));
     }
   }
   return n;

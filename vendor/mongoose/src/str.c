@@ -52,27 +52,49 @@ struct mg_str mg_strdup(const struct mg_str s) {
 
 // Backtracking glob matcher. Wildcards are matched lazily (shortest run
 // first); recursion happens only at '*' and '#', one level per wildcard.
-static bool match(const char *s, size_t sl, const char *p, size_t pl,
+// Remembering where the rest of the pattern failed after each of the first
+// GLOB_MEMO stars keeps patterns like "*a*a*a*b" from going exponential.
+#define GLOB_MEMO 16
+
+struct glob {
+  struct mg_str s, p;
+  size_t failed[GLOB_MEMO];  // per star: a start in s where the rest failed
+};
+
+// Whether star number w, of kind c, surely fails from s[i]: it failed from an
+// earlier start f, and could have absorbed s[f..i) there
+static bool known_failure(const struct glob *g, size_t w, char c, size_t i) {
+  size_t f = w < GLOB_MEMO ? g->failed[w] : SIZE_MAX;
+  if (f > i) return false;
+  if (c == '#') return true;
+  while (f < i && g->s.buf[f] != '/') f++;
+  return f == i;
+}
+
+// Matches s[i..] against p[j..], where w stars of the pattern precede p[j]
+static bool match(struct glob *g, size_t i, size_t j, size_t w,
                   struct mg_str *caps) {
-  size_t i = 0, j;
-  for (j = 0; j < pl; j++) {
+  const char *s = g->s.buf, *p = g->p.buf;
+  for (; j < g->p.len; j++) {
     char c = p[j];
     if (c == '*' || c == '#') {
       size_t k;
+      if (known_failure(g, w, c, i)) return false;
       for (k = i;; k++) {
         if (caps != NULL) caps[0] = mg_str_n(s + i, k - i);
-        if (match(s + k, sl - k, p + j + 1, pl - j - 1,
-                  caps == NULL ? NULL : caps + 1)) {
+        if (match(g, k, j + 1, w + 1, caps == NULL ? NULL : caps + 1)) {
           return true;
         }
-        if (k >= sl || (c == '*' && s[k] == '/')) return false;
+        if (k >= g->s.len || (c == '*' && s[k] == '/')) break;
       }
+      if (w < GLOB_MEMO) g->failed[w] = i;
+      return false;
     }
-    if (i >= sl || (c != '?' && c != s[i])) return false;
+    if (i >= g->s.len || (c != '?' && c != s[i])) return false;
     if (c == '?' && caps != NULL) *caps++ = mg_str_n(s + i, 1);
     i++;
   }
-  if (i != sl) return false;
+  if (i != g->s.len) return false;
   if (caps != NULL) *caps = mg_str_n(NULL, 0);
   return true;
 }
@@ -81,9 +103,12 @@ static bool match(const char *s, size_t sl, const char *p, size_t pl,
 // in order, followed by a {NULL, 0} terminator: it must have room for
 // (number of wildcards + 1) entries. On failure its contents are unspecified.
 bool mg_match(struct mg_str str, struct mg_str pattern, struct mg_str *caps) {
-  if (str.buf == NULL) str.buf = (char *) "";  // avoid NULL + offset
-  if (pattern.buf == NULL) pattern.buf = (char *) "";
-  return match(str.buf, str.len, pattern.buf, pattern.len, caps);
+  struct glob g;
+  size_t i;
+  g.s = str.buf == NULL ? mg_str("") : str;  // avoid NULL + offset
+  g.p = pattern.buf == NULL ? mg_str("") : pattern;
+  for (i = 0; i < GLOB_MEMO; i++) g.failed[i] = SIZE_MAX;
+  return match(&g, 0, 0, 0, caps);
 }
 
 bool mg_span(struct mg_str s, struct mg_str *a, struct mg_str *b, char delim) {

@@ -137,7 +137,8 @@ static bool aton6(struct mg_str s, uint8_t *ip) {
       v = v * 16 + (unsigned) hex_digit(s.buf[j]);
     }
     if (j < s.len && s.buf[j] == '.') {  // embedded IPv4 ends the address
-      if (n > 12 || !aton4(mg_str_n(s.buf + i, s.len - i), ip + n)) return false;
+      bool ok = n <= 12 && aton4(mg_str_n(s.buf + i, s.len - i), ip + n);
+      if (!ok) return false;
       n += 4;
       break;
     }
