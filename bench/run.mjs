@@ -11,7 +11,7 @@
 //   ONLY=name,name  OUT=bench/RESULTS.md  TOOL=wrk
 // See bench/README.md.
 
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -69,24 +69,44 @@ function toSeconds(t) {
 
 const SERVERS = [
   {
-    name: "wasmgoose-deno", label: "wasmgoose on Deno", runtime: "deno", role: "wasmgoose",
-    entry: "mod.ts", cmd: (port) => [DENO, "run", "-A", "mod.ts", "--listen", `http://127.0.0.1:${port}`],
+    name: "wasmgoose-deno",
+    label: "wasmgoose on Deno",
+    runtime: "deno",
+    role: "wasmgoose",
+    entry: "mod.ts",
+    cmd: (port) => [DENO, "run", "-A", "mod.ts", "--listen", `http://127.0.0.1:${port}`],
   },
   {
-    name: "wasmgoose-node", label: "wasmgoose on Node", runtime: "node", role: "wasmgoose",
-    entry: "dist/src/bin.js", cmd: (port) => [NODE, "dist/src/bin.js", "--listen", `http://127.0.0.1:${port}`],
+    name: "wasmgoose-node",
+    label: "wasmgoose on Node",
+    runtime: "node",
+    role: "wasmgoose",
+    entry: "dist/src/bin.js",
+    cmd: (port) => [NODE, "dist/src/bin.js", "--listen", `http://127.0.0.1:${port}`],
   },
   {
-    name: "deno-serve", label: "Deno.serve", runtime: "deno", role: "competitor",
-    entry: "bench/servers/deno_serve.ts", cmd: (port) => [DENO, "run", "--allow-net", "bench/servers/deno_serve.ts", String(port)],
+    name: "deno-serve",
+    label: "Deno.serve",
+    runtime: "deno",
+    role: "competitor",
+    entry: "bench/servers/deno_serve.ts",
+    cmd: (port) => [DENO, "run", "--allow-net", "bench/servers/deno_serve.ts", String(port)],
   },
   {
-    name: "node-http", label: "node:http", runtime: "node", role: "competitor",
-    entry: "bench/servers/node_http.mjs", cmd: (port) => [NODE, "bench/servers/node_http.mjs", String(port)],
+    name: "node-http",
+    label: "node:http",
+    runtime: "node",
+    role: "competitor",
+    entry: "bench/servers/node_http.mjs",
+    cmd: (port) => [NODE, "bench/servers/node_http.mjs", String(port)],
   },
   {
-    name: "native-c", label: "native C (Mongoose core)", runtime: "native", role: "baseline",
-    entry: "bench/native/hello", cmd: (port) => [path.join(ROOT, "bench/native/hello"), String(port)],
+    name: "native-c",
+    label: "native C (Mongoose core)",
+    runtime: "native",
+    role: "baseline",
+    entry: "bench/native/hello",
+    cmd: (port) => [path.join(ROOT, "bench/native/hello"), String(port)],
   },
 ];
 
@@ -99,8 +119,9 @@ const SERVERS = [
 const TOOLS = {
   wrk: {
     bin: "wrk",
-    args: ({ url, duration, conns, threads }) =>
-      ["-t", String(threads), "-c", String(conns), "-d", duration, "--latency", url],
+    args: (
+      { url, duration, conns, threads },
+    ) => ["-t", String(threads), "-c", String(conns), "-d", duration, "--latency", url],
     parse: parseWrk,
   },
   // bombardier: { bin: "bombardier", args: (o) => [...], parse: parseBombardier },
@@ -114,10 +135,16 @@ function wrkTimeMs(s) {
 }
 
 function parseWrk(out) {
-  const num = (re) => { const m = re.exec(out); return m ? Number(m[1]) : 0; };
+  const num = (re) => {
+    const m = re.exec(out);
+    return m ? Number(m[1]) : 0;
+  };
   const requests = num(/(\d+) requests in /);
   const rps = num(/Requests\/sec:\s+([\d.]+)/);
-  const pct = (p) => { const m = new RegExp(`^\\s*${p}%\\s+(\\S+)`, "m").exec(out); return m ? wrkTimeMs(m[1]) : NaN; };
+  const pct = (p) => {
+    const m = new RegExp(`^\\s*${p}%\\s+(\\S+)`, "m").exec(out);
+    return m ? wrkTimeMs(m[1]) : NaN;
+  };
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const socketErrors = sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
   const non2xx = num(/Non-2xx or 3xx responses: (\d+)/);
@@ -135,15 +162,21 @@ let aborting = false; // set on SIGINT/SIGTERM: stop quietly, write no report
 /** Spawn a process, keep the tail of its output (so pipes never block). */
 function spawnTracked(argv, { cwd = ROOT, keep = 16384 } = {}) {
   const child = spawn(argv[0], argv.slice(1), {
-    cwd, stdio: ["ignore", "pipe", "pipe"],
+    cwd,
+    stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
   });
   child.output = "";
-  const collect = (chunk) => { child.output = (child.output + chunk).slice(-keep); };
+  const collect = (chunk) => {
+    child.output = (child.output + chunk).slice(-keep);
+  };
   child.stdout.setEncoding("utf8").on("data", collect);
   child.stderr.setEncoding("utf8").on("data", collect);
   child.exited = new Promise((resolve) => {
-    child.on("error", (err) => { child.output += `\n[spawn error] ${err.message}`; resolve(-1); });
+    child.on("error", (err) => {
+      child.output += `\n[spawn error] ${err.message}`;
+      resolve(-1);
+    });
     child.on("exit", (code, signal) => resolve(signal ?? code));
   });
   children.add(child);
@@ -162,7 +195,9 @@ async function runTool(argv) {
 async function killAll() {
   const pending = [...children];
   for (const c of pending) c.kill("SIGTERM");
-  const timer = setTimeout(() => { for (const c of pending) if (c.exitCode === null) c.kill("SIGKILL"); }, 2000);
+  const timer = setTimeout(() => {
+    for (const c of pending) if (c.exitCode === null) c.kill("SIGKILL");
+  }, 2000);
   await Promise.all(pending.map((c) => c.exited));
   clearTimeout(timer);
 }
@@ -202,7 +237,9 @@ async function startServer(s) {
   if (!(await portIsFree(s.port))) throw new Error(`port ${s.port} is already in use`);
   s.child = spawnTracked(s.cmd(s.port));
   let exitStatus;
-  s.child.exited.then((st) => { exitStatus = st; });
+  s.child.exited.then((st) => {
+    exitStatus = st;
+  });
   const deadline = Date.now() + START_TIMEOUT_MS;
   let lastError = "";
   while (Date.now() < deadline) {
@@ -211,7 +248,9 @@ async function startServer(s) {
       const res = await fetch(s.url, { signal: AbortSignal.timeout(1000) });
       const body = await res.text();
       if (res.status === 200) {
-        return body.trim() === EXPECTED_BODY ? "" : `GET / body differs from ${EXPECTED_BODY}: ${JSON.stringify(body.slice(0, 120))}`;
+        return body.trim() === EXPECTED_BODY
+          ? ""
+          : `GET / body differs from ${EXPECTED_BODY}: ${JSON.stringify(body.slice(0, 120))}`;
       }
       lastError = `GET / returned ${res.status}`;
     } catch (err) {
@@ -219,7 +258,9 @@ async function startServer(s) {
     }
     await sleep(100);
   }
-  const why = exitStatus !== undefined ? `exited (${exitStatus}) before answering` : `no 200 on GET / within ${START_TIMEOUT_MS / 1000}s (last: ${lastError})`;
+  const why = exitStatus !== undefined
+    ? `exited (${exitStatus}) before answering`
+    : `no 200 on GET / within ${START_TIMEOUT_MS / 1000}s (last: ${lastError})`;
   throw new Error(`${why}\n--- ${s.name} output ---\n${s.child.output.trim() || "(none)"}\n---`);
 }
 
@@ -228,13 +269,18 @@ async function startServer(s) {
 
 function assertAlive(s) {
   const c = s.child;
-  if (c.exitCode !== null || c.signalCode !== null) throw new Error(`server exited (${c.signalCode ?? c.exitCode})`);
+  if (c.exitCode !== null || c.signalCode !== null) {
+    throw new Error(`server exited (${c.signalCode ?? c.exitCode})`);
+  }
 }
 
 /** One load run against a server; with `measure`, sample the server's CPU around it. */
 async function loadRun(cfg, s, duration, measure) {
   const tool = TOOLS[cfg.tool];
-  const argv = [tool.bin, ...tool.args({ url: s.url, duration, conns: cfg.conns, threads: cfg.threads })];
+  const argv = [
+    tool.bin,
+    ...tool.args({ url: s.url, duration, conns: cfg.conns, threads: cfg.threads }),
+  ];
   assertAlive(s);
   const before = measure ? cpuTicks(s.child.pid) : null;
   const out = await runTool(argv);
@@ -261,9 +307,12 @@ const median = (xs) => {
 function summarize(runs) {
   const pick = (k) => median(runs.map((r) => r[k]));
   return {
-    rps: pick("rps"), userUs: pick("userUs"), sysUs: pick("sysUs"),
+    rps: pick("rps"),
+    userUs: pick("userUs"),
+    sysUs: pick("sysUs"),
     totalUs: median(runs.map((r) => r.userUs + r.sysUs)),
-    p50Ms: pick("p50Ms"), p99Ms: pick("p99Ms"),
+    p50Ms: pick("p50Ms"),
+    p99Ms: pick("p99Ms"),
     errors: runs.reduce((a, r) => a + r.errors, 0),
     rssKb: Math.max(...runs.map((r) => r.rssKb)),
   };
@@ -282,8 +331,11 @@ const fmt = {
 
 /** Output of a command; a command that fails keeps whatever it printed (e.g. `wrk -v`). */
 function sh(cmd, args) {
-  try { return execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"] }).toString().trim(); }
-  catch (err) { return String(err.stdout ?? "").trim() || "(unavailable)"; }
+  try {
+    return execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"] }).toString().trim();
+  } catch (err) {
+    return String(err.stdout ?? "").trim() || "(unavailable)";
+  }
 }
 
 function machineInfo(cfg) {
@@ -293,7 +345,9 @@ function machineInfo(cfg) {
     nproc: sh("nproc", []),
     cpu: cpu ? cpu[1] : "(unknown)",
     kernel: os.release(),
-    debian: existsSync("/etc/debian_version") ? readFileSync("/etc/debian_version", "utf8").trim() : "(not Debian)",
+    debian: existsSync("/etc/debian_version")
+      ? readFileSync("/etc/debian_version", "utf8").trim()
+      : "(not Debian)",
     deno: existsSync(DENO) ? sh(DENO, ["--version"]).split("\n")[0] : "(not installed)",
     node: process.version,
     load: os.loadavg().map((x) => x.toFixed(2)).join(", "),
@@ -322,25 +376,33 @@ function renderReport(cfg, servers, info, startedAt) {
   const lines = [];
   const add = (...l) => lines.push(...l);
   add(
-    "# wasmgoose benchmark results", "",
-    `Generated by \`bench/run.mjs\` on ${startedAt.toISOString()}. Figures from different runs are not comparable; re-run \`make bench\`.`, "",
-    "## Machine", "",
+    "# wasmgoose benchmark results",
+    "",
+    `Generated by \`bench/run.mjs\` on ${startedAt.toISOString()}. Figures from different runs are not comparable; re-run \`make bench\`.`,
+    "",
+    "## Machine",
+    "",
     `- CPUs: ${info.nproc} × ${info.cpu}`,
     `- Kernel: ${info.kernel}; Debian ${info.debian}`,
     `- Load average at start (1, 5, 15 min): ${info.load}`,
     `- Deno: ${info.deno}`,
     `- Node: ${info.node}`,
-    `- Load generator: ${info.tool}`, "",
-    "## Method", "",
+    `- Load generator: ${info.tool}`,
+    "",
+    "## Method",
+    "",
     `- Workload: \`GET /\` → \`${EXPECTED_BODY}\` (application/json), keep-alive, on 127.0.0.1.`,
     `- Load: \`${cfg.tool}\` with ${cfg.threads} thread(s), ${cfg.conns} connections; ${cfg.warmup} warm-up (discarded) then ${cfg.duration} measured, per server per round.`,
     `- ${cfg.rounds} interleaved round(s): every server is started once, then each round runs all servers in turn (A B C … A B C …). Each figure is the median over rounds; errors are summed over the measured runs.`,
-    "- Server CPU: utime and stime of the server process (all threads) from `/proc/<pid>/stat`, read before and 250 ms after each measured run, divided by the requests completed (clock tick = " + `${1000 / CLK_TCK} ms).`,
+    "- Server CPU: utime and stime of the server process (all threads) from `/proc/<pid>/stat`, read before and 250 ms after each measured run, divided by the requests completed (clock tick = " +
+      `${1000 / CLK_TCK} ms).`,
     "- Errors: wrk socket errors (connect, read, write, timeout) + non-2xx/3xx responses.",
     "- Peak RSS: `VmHWM` from `/proc/<pid>/status` after the last run (the process lifetime peak).",
-    "- \"vs same runtime\": a wasmgoose row divided by the competitor on its runtime (Deno.serve, node:http); a competitor row, the inverse.",
-    "- wrk and the server share the machine's CPUs; wrk saturates near 130k req/s here, so CPU µs per request is what separates the fastest servers.", "",
-    "## Hello JSON", "",
+    '- "vs same runtime": a wasmgoose row divided by the competitor on its runtime (Deno.serve, node:http); a competitor row, the inverse.',
+    "- wrk and the server share the machine's CPUs; wrk saturates near 130k req/s here, so CPU µs per request is what separates the fastest servers.",
+    "",
+    "## Hello JSON",
+    "",
     "| Server | req/s | vs wasmgoose/Deno | vs same runtime | user µs/req | sys µs/req | total µs/req | p50 | p99 | errors | peak RSS |",
     "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
   );
@@ -350,11 +412,20 @@ function renderReport(cfg, servers, info, startedAt) {
       add(`| ${s.label} | ${s.status} | — | — | — | — | — | — | — | — | — |`);
       continue;
     }
-    add(`| ${s.label} | ${fmt.int(m.rps)} | ${fmt.ratio(ratioVs(s, ref))} | ${fmt.ratio(ratioVs(s, counterpart(servers, s)))} | ${fmt.us(m.userUs)} | ${fmt.us(m.sysUs)} | ${fmt.us(m.totalUs)} | ${fmt.ms(m.p50Ms)} | ${fmt.ms(m.p99Ms)} | ${m.errors} | ${fmt.mib(m.rssKb)} |`);
+    add(
+      `| ${s.label} | ${fmt.int(m.rps)} | ${fmt.ratio(ratioVs(s, ref))} | ${
+        fmt.ratio(ratioVs(s, counterpart(servers, s)))
+      } | ${fmt.us(m.userUs)} | ${fmt.us(m.sysUs)} | ${fmt.us(m.totalUs)} | ${fmt.ms(m.p50Ms)} | ${
+        fmt.ms(m.p99Ms)
+      } | ${m.errors} | ${fmt.mib(m.rssKb)} |`,
+    );
   }
   add("", "## Checks", "");
   const check = (label, runtime, target) => {
-    const r = ratioVs(findServer(servers, runtime, "wasmgoose"), findServer(servers, runtime, "competitor"));
+    const r = ratioVs(
+      findServer(servers, runtime, "wasmgoose"),
+      findServer(servers, runtime, "competitor"),
+    );
     const verdict = !Number.isFinite(r) ? "not measured" : r >= target ? "PASS" : "FAIL";
     add(`- ${label}: ${fmt.ratio(r)} (target ≥ ${target}) — ${verdict}`);
   };
@@ -365,9 +436,15 @@ function renderReport(cfg, servers, info, startedAt) {
     add("", "## Warnings", "");
     for (const s of notes) add(`- ${s.label}: ${s.warning}`);
   }
-  add("", "## Runs", "", "Every measured run (req/s; total server CPU µs/req). Within a round the servers ran top to bottom.", "",
+  add(
+    "",
+    "## Runs",
+    "",
+    "Every measured run (req/s; total server CPU µs/req). Within a round the servers ran top to bottom.",
+    "",
     `| Server | ${Array.from({ length: cfg.rounds }, (_, i) => `round ${i + 1}`).join(" | ")} |`,
-    `|---|${"--:|".repeat(cfg.rounds)}`);
+    `|---|${"--:|".repeat(cfg.rounds)}`,
+  );
   for (const s of servers.filter((x) => x.runs.length)) {
     const cells = Array.from({ length: cfg.rounds }, (_, i) => {
       const r = s.runs[i];
@@ -384,11 +461,21 @@ function renderReport(cfg, servers, info, startedAt) {
 async function main() {
   const cfg = readConfig(process.argv.slice(2), process.env);
   const tool = TOOLS[cfg.tool];
-  if (!tool) throw new Error(`TOOL=${cfg.tool} is not supported (available: ${Object.keys(TOOLS).join(", ")})`);
+  if (!tool) {
+    throw new Error(
+      `TOOL=${cfg.tool} is not supported (available: ${Object.keys(TOOLS).join(", ")})`,
+    );
+  }
   if (sh("which", [tool.bin]) === "(unavailable)") throw new Error(`${tool.bin} not found on PATH`);
   if (cfg.only) {
     const unknown = cfg.only.filter((n) => !SERVERS.some((s) => s.name === n));
-    if (unknown.length) throw new Error(`unknown server(s) in ONLY: ${unknown.join(", ")} (known: ${SERVERS.map((s) => s.name).join(", ")})`);
+    if (unknown.length) {
+      throw new Error(
+        `unknown server(s) in ONLY: ${unknown.join(", ")} (known: ${
+          SERVERS.map((s) => s.name).join(", ")
+        })`,
+      );
+    }
   }
   const startedAt = new Date();
   const info = machineInfo(cfg);
@@ -396,7 +483,15 @@ async function main() {
   // Select servers, assign ports (fixed per server), mark missing entries as skipped.
   const servers = SERVERS.map((s, i) => {
     const port = cfg.portBase + i;
-    return { ...s, port, url: `http://127.0.0.1:${port}/`, runs: [], status: "", warning: "", summary: null };
+    return {
+      ...s,
+      port,
+      url: `http://127.0.0.1:${port}/`,
+      runs: [],
+      status: "",
+      warning: "",
+      summary: null,
+    };
   }).filter((s) => !cfg.only || cfg.only.includes(s.name));
   for (const s of servers) {
     const runtimeBin = s.cmd(s.port)[0];
@@ -406,14 +501,23 @@ async function main() {
 
   const perRun = toSeconds(cfg.warmup) + toSeconds(cfg.duration) + SETTLE_MS / 1000;
   const active = () => servers.filter((s) => !s.status);
-  console.log(`bench: ${cfg.tool} -t${cfg.threads} -c${cfg.conns}, warm-up ${cfg.warmup}, measure ${cfg.duration}, ${cfg.rounds} round(s)`);
+  console.log(
+    `bench: ${cfg.tool} -t${cfg.threads} -c${cfg.conns}, warm-up ${cfg.warmup}, measure ${cfg.duration}, ${cfg.rounds} round(s)`,
+  );
 
   // Start every available server once.
   for (const s of servers) {
-    if (s.status) { console.log(`  ${s.name.padEnd(15)} ${s.status}`); continue; }
+    if (s.status) {
+      console.log(`  ${s.name.padEnd(15)} ${s.status}`);
+      continue;
+    }
     try {
       s.warning = await startServer(s);
-      console.log(`  ${s.name.padEnd(15)} pid ${s.child.pid} on :${s.port}${s.warning ? `  WARNING: ${s.warning}` : ""}`);
+      console.log(
+        `  ${s.name.padEnd(15)} pid ${s.child.pid} on :${s.port}${
+          s.warning ? `  WARNING: ${s.warning}` : ""
+        }`,
+      );
     } catch (err) {
       if (aborting) return;
       s.status = `failed to start: ${err.message.split("\n")[0]}`;
@@ -430,11 +534,23 @@ async function main() {
         await loadRun(cfg, s, cfg.warmup, false);
         const r = await loadRun(cfg, s, cfg.duration, true);
         s.runs.push(r);
-        console.log(`  round ${round}/${cfg.rounds}  ${s.name.padEnd(15)} ${fmt.int(r.rps).padStart(9)} req/s  cpu ${fmt.us(r.userUs + r.sysUs)} µs/req (user ${fmt.us(r.userUs)}, sys ${fmt.us(r.sysUs)})  p99 ${fmt.ms(r.p99Ms)}  errors ${r.errors}`);
+        console.log(
+          `  round ${round}/${cfg.rounds}  ${s.name.padEnd(15)} ${
+            fmt.int(r.rps).padStart(9)
+          } req/s  cpu ${fmt.us(r.userUs + r.sysUs)} µs/req (user ${fmt.us(r.userUs)}, sys ${
+            fmt.us(r.sysUs)
+          })  p99 ${fmt.ms(r.p99Ms)}  errors ${r.errors}`,
+        );
       } catch (err) {
         if (aborting) return;
         s.status = `failed in round ${round}: ${err.message.split("\n")[0]}`;
-        console.error(`  round ${round}/${cfg.rounds}  ${s.name.padEnd(15)} FAILED: ${err.message}\n--- ${s.name} output ---\n${s.child.output.trim() || "(none)"}\n---`);
+        console.error(
+          `  round ${round}/${cfg.rounds}  ${
+            s.name.padEnd(15)
+          } FAILED: ${err.message}\n--- ${s.name} output ---\n${
+            s.child.output.trim() || "(none)"
+          }\n---`,
+        );
         s.child.kill("SIGKILL");
       }
     }
@@ -460,5 +576,10 @@ for (const sig of ["SIGINT", "SIGTERM"]) {
   });
 }
 main()
-  .catch((err) => { if (!aborting) { console.error(`bench: ${err.message}`); process.exitCode = 1; } })
+  .catch((err) => {
+    if (!aborting) {
+      console.error(`bench: ${err.message}`);
+      process.exitCode = 1;
+    }
+  })
   .finally(killAll);

@@ -118,6 +118,15 @@ export class WasiExit extends Error {
   }
 }
 
+/** The staging buffer could not grow (not fatal: the instance is intact). */
+export class AllocError extends RangeError {
+  /** @param size the size that could not be allocated */
+  constructor(size: number) {
+    super(`wasmgoose: cannot allocate a ${size}-byte staging buffer`);
+    this.name = "AllocError";
+  }
+}
+
 /** One encoder for the whole process. */
 export const encoder: TextEncoder = new TextEncoder();
 /** One decoder for the whole process. */
@@ -335,7 +344,9 @@ export class Abi {
   stage(n: number): number {
     if (n > this.stageCap) {
       const want = Math.max(n, this.stageCap * 2);
-      this.stagePtr = this.x.mgw_buf(want);
+      const ptr = this.x.mgw_buf(want);
+      if (ptr === 0) throw new AllocError(want);
+      this.stagePtr = ptr;
       this.stageCap = want;
       this.refresh();
     } else if (this.u8.byteLength === 0) {

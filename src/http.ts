@@ -28,6 +28,9 @@ function formDecode(s: string): string {
   }
 }
 
+let createMessage: (abi: Abi, ptr: number) => HttpMessage;
+let invalidateMessage: (hm: HttpMessage) => void;
+
 /**
  * An HTTP request (or response, for client connections), as delivered with
  * `MG_EV_HTTP_HDRS`, `MG_EV_HTTP_MSG` and `MG_EV_WS_OPEN`.
@@ -59,23 +62,16 @@ export class HttpMessage {
   #proto: string | undefined;
   #text: string | undefined;
 
-  /**
-   * Wraps the `struct mg_http_message` at `ptr`. Created by the Manager.
-   *
-   * @example
-   * ```ts
-   * // Not constructed by users: received as event data.
-   * const hm = data as HttpMessage;
-   * ```
-   */
-  constructor(abi: Abi, ptr: number) {
+  private constructor(abi: Abi, ptr: number) {
     this.#abi = abi;
     this.#p = ptr;
   }
 
-  /** Ends the view (called by the Manager when the callback returns). */
-  invalidate(): void {
-    this.#p = 0;
+  static {
+    createMessage = (abi, ptr) => new HttpMessage(abi, ptr);
+    invalidateMessage = (hm) => {
+      hm.#p = 0;
+    };
   }
 
   #ptr(): number {
@@ -305,4 +301,14 @@ export class HttpMessage {
     const n = parseInt(this.uri, 10);
     return Number.isNaN(n) ? 0 : n;
   }
+}
+
+/** Internal: a view of the `struct mg_http_message` at `ptr`. */
+export function newHttpMessage(abi: Abi, ptr: number): HttpMessage {
+  return createMessage(abi, ptr);
+}
+
+/** Internal: ends the view (when its callback returns). */
+export function endHttpMessage(hm: HttpMessage): void {
+  invalidateMessage(hm);
 }

@@ -12,6 +12,8 @@ import {
   type HttpMessage,
   Manager,
   MG_EV_CLOSE,
+  MG_EV_CONNECT,
+  MG_EV_ERROR,
   MG_EV_HTTP_MSG,
 } from "../mod.ts";
 
@@ -571,5 +573,71 @@ test("CLI: hello JSON and 404", async () => {
     // Deno's node:child_process reports the signal it sent (code null) even
     // when the child handled it and exited with 0.
     if (!(isDeno && code === null)) assert.equal(code, 0);
+  }
+});
+
+// ---- more addresses, the client side ------------------------------------------------
+
+test("IPv6 listener", async (t) => {
+  const mgr = new Manager();
+  try {
+    let lsn: Connection;
+    try {
+      lsn = mgr.listen("http://[::1]:0", echo);
+    } catch {
+      t.skip("no IPv6 loopback");
+      return;
+    }
+    assert.match(lsn.localAddr, /^\[::1\]:\d+$/);
+    const r = await fetch(`http://${lsn.localAddr}/`);
+    assert.deepEqual(await r.json(), { message: "Hello, World!" });
+  } finally {
+    mgr.close();
+  }
+});
+
+test("HTTP client: connect, request, response", async () => {
+  await withServer(echo, async ({ mgr, port }) => {
+    const got = await new Promise<{ status: number; body: string; local: string }>(
+      (resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("no response")), 3000);
+        mgr.connect(`http://127.0.0.1:${port}`, (c, ev, data) => {
+          if (ev === MG_EV_CONNECT) {
+            c.send(`GET /client?q=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+          } else if (ev === MG_EV_HTTP_MSG) {
+            const hm = data as HttpMessage;
+            clearTimeout(timer);
+            resolve({ status: hm.status(), body: hm.text, local: c.localAddr });
+            c.close();
+          } else if (ev === MG_EV_ERROR) {
+            clearTimeout(timer);
+            reject(new Error(String(data)));
+          }
+        });
+      },
+    );
+    assert.equal(got.status, 200);
+    assert.equal(JSON.parse(got.body).uri, "/client");
+    assert.match(got.local, /^127\.0\.0\.1:\d+$/);
+  });
+});
+
+test("connect to a closed port: MG_EV_ERROR then MG_EV_CLOSE", async () => {
+  const probe = serve(echo);
+  const port = probe.port;
+  probe.mgr.close();
+  const mgr = new Manager();
+  try {
+    const events = await new Promise<number[]>((resolve) => {
+      const seen: number[] = [];
+      mgr.connect(`tcp://127.0.0.1:${port}`, (_c, ev) => {
+        if (ev === MG_EV_ERROR || ev === MG_EV_CLOSE || ev === MG_EV_CONNECT) seen.push(ev);
+        if (ev === MG_EV_CLOSE) resolve(seen);
+      });
+    });
+    assert.deepEqual(events, [MG_EV_ERROR, MG_EV_CLOSE]);
+    assert.equal(mgr.connections.length, 0);
+  } finally {
+    mgr.close();
   }
 });

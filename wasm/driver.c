@@ -128,9 +128,14 @@ void mg_mgr_poll(struct mg_mgr *mgr, int ms) {
 // Every export that can fire events runs inside ENTER/LEAVE: the I/O turn is
 // finished (flush, resume, close) only when the outermost call returns, so a
 // JS handler calling back into C never sees a connection freed under it.
+// The depth stays raised while finishing: handlers run by the finish pass
+// (a resumed parser) call exports too and must not start a nested pass.
 #define ENTER() s_depth++
-#define LEAVE() \
-  if (--s_depth == 0) mg_io_finish(&s_mgr)
+#define LEAVE()                                 \
+  do {                                          \
+    if (s_depth == 1) mg_io_finish(&s_mgr);     \
+    s_depth--;                                  \
+  } while (0)
 
 // Events of connections owned by a JS handler cross into the host
 static void js_handler(struct mg_connection *c, int ev, void *ev_data) {
@@ -225,6 +230,7 @@ void mgw_connected(struct mg_connection *c, int ok, const char *addrs) {
   ENTER();
   if (ok) {
     parse_addr(addrs, &c->loc);
+    parse_addr(addrs + strlen(addrs) + 1, &c->rem);
     mg_io_connected(c, NULL);
   } else {
     mg_io_connected(c, addrs != NULL && *addrs ? addrs : "connect failed");

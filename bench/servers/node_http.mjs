@@ -9,7 +9,10 @@ http
   .createServer((req, res) => {
     if (req.method === "GET" && req.url === "/") {
       const body = JSON.stringify({ message: "Hello, World!" });
-      res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
+      res.writeHead(200, {
+        "Content-Type": "application/json",
+        "Content-Length": Buffer.byteLength(body),
+      });
       res.end(body);
     } else {
       res.writeHead(404, { "Content-Type": "text/plain" });

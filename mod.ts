@@ -1,0 +1,61 @@
+/**
+ * wasmgoose: the Mongoose embedded networking library (a C implementation of
+ * its API) compiled to WebAssembly, driven from TypeScript on Deno, Node.js
+ * and Bun. Write Mongoose-style event handlers `(conn, ev, data) => …`; the C
+ * core does the protocol work (HTTP/1.1 parsing, keep-alive, pipelining,
+ * limits), the runtime owns the sockets.
+ *
+ * Run directly, this module serves `{"message":"Hello, World!"}`:
+ * `deno run -A mod.ts [--listen URL]`.
+ *
+ * @example
+ * ```ts
+ * import { Manager, MG_EV_HTTP_MSG, type HttpMessage } from "@wasmgoose/wasmgoose";
+ *
+ * const mgr = new Manager();
+ * mgr.listen("http://0.0.0.0:8000", (c, ev, data) => {
+ *   if (ev !== MG_EV_HTTP_MSG) return;
+ *   const hm = data as HttpMessage;
+ *   if (hm.uri === "/") c.replyJson({ message: "Hello, World!" });
+ *   else c.replyJson({ error: "Not Found" }, 404);
+ * });
+ * await mgr.run();
+ * ```
+ *
+ * @module
+ */
+
+import { runCli } from "./src/cli.ts";
+
+export { Manager, Timer } from "./src/manager.ts";
+export { Connection } from "./src/connection.ts";
+export { HttpMessage } from "./src/http.ts";
+export * from "./src/constants.ts";
+export type { EventData, EventHandler, ListenOptions, TimerOptions } from "./src/types.ts";
+
+interface NodeProc {
+  argv: string[];
+  getBuiltinModule?: (id: string) => unknown;
+}
+
+/** Whether this module is the program's entry point. */
+function isMain(): boolean {
+  const main = (import.meta as { main?: boolean }).main;
+  if (typeof main === "boolean") return main; // Deno, Bun, Node >= 24
+  const proc = (globalThis as { process?: NodeProc }).process;
+  const script = proc?.argv[1];
+  if (script === undefined || proc?.getBuiltinModule === undefined) return false;
+  try {
+    const fs = proc.getBuiltinModule("node:fs") as {
+      realpathSync(p: string): string;
+    };
+    const url = proc.getBuiltinModule("node:url") as {
+      fileURLToPath(u: string): string;
+    };
+    return fs.realpathSync(script) === fs.realpathSync(url.fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) runCli();

@@ -1,0 +1,479 @@
+/**
+ * `Connection`: one Mongoose connection (listener, accepted or outbound).
+ *
+ * @module
+ */
+
+import { type Abi, encoder } from "./abi.ts";
+
+/** What a Connection needs from its Manager. Internal. */
+export interface ConnectionHost {
+  /** The Manager's WebAssembly instance. */
+  readonly abi: Abi;
+  /** The `ip:port` of connection `c`: remote or local. */
+  addr(c: number, remote: boolean): string;
+  /** Handles an exception thrown by an export call; returns what to throw. */
+  fail(e: unknown): unknown;
+}
+
+// mgw_info flag bits
+const F_LISTENING = 1 << 0;
+const F_CLIENT = 1 << 1;
+const F_CLOSING = 1 << 3;
+const F_DRAINING = 1 << 4;
+const F_FULL = 1 << 5;
+
+const BAD_NAME = /[\r\n\0: \t]/;
+const BAD_VALUE = /[\r\n\0]/;
+
+/** Encoded header blocks of frozen header objects. */
+const frozenBlocks = new WeakMap<object, Uint8Array>();
+
+/**
+ * Builds the `Name: value\r\n` block of `headers`; throws TypeError for a
+ * name or value that would break the header block.
+ */
+function headerBlock(headers: Record<string, string>): string {
+  let s = "";
+  for (const name in headers) {
+    if (!Object.prototype.hasOwnProperty.call(headers, name)) continue;
+    const value = String(headers[name]);
+    if (name.length === 0 || BAD_NAME.test(name)) {
+      throw new TypeError(`invalid HTTP header name ${JSON.stringify(name)}`);
+    }
+    if (BAD_VALUE.test(value)) {
+      throw new TypeError(
+        `invalid value for HTTP header ${JSON.stringify(name)} (CR, LF or NUL)`,
+      );
+    }
+    s += name + ": " + value + "\r\n";
+  }
+  return s;
+}
+
+/** The encoded header block of a frozen object, computed once. */
+function frozenBlock(headers: Record<string, string>): Uint8Array {
+  let b = frozenBlocks.get(headers);
+  if (b === undefined) {
+    b = encoder.encode(headerBlock(headers));
+    frozenBlocks.set(headers, b);
+  }
+  return b;
+}
+
+const JSON_HEADERS: Record<string, string> = Object.freeze({
+  "Content-Type": "application/json",
+});
+
+function closedError(): Error {
+  return new Error("connection closed");
+}
+
+let createConnection: (host: ConnectionHost, c: number) => Connection;
+let killConnection: (conn: Connection, fetchId: boolean) => void;
+let setConnectionAddrs: (
+  conn: Connection,
+  remote: string | undefined,
+  local: string | undefined,
+) => void;
+
+/**
+ * One connection of a {@link Manager}: a listener, an accepted connection or
+ * an outbound one. Connections are created by the Manager and handed to event
+ * handlers. After `MG_EV_CLOSE` the connection is dead: its methods throw
+ * `Error("connection closed")` (`send` returns false, `close` does nothing).
+ *
+ * @example
+ * ```ts
+ * import { Manager, MG_EV_HTTP_MSG } from "@wasmgoose/wasmgoose";
+ *
+ * const mgr = new Manager();
+ * mgr.listen("http://127.0.0.1:8000", (c, ev) => {
+ *   if (ev === MG_EV_HTTP_MSG) {
+ *     c.reply(200, `hello ${c.remoteAddr}\n`, { "Content-Type": "text/plain" });
+ *   }
+ * });
+ * ```
+ */
+export class Connection {
+  #host: ConnectionHost;
+  #abi: Abi;
+  #c: number;
+  #id = 0;
+  #local: string | undefined;
+  #remote: string | undefined;
+
+  /**
+   * Arbitrary data attached by the application.
+   *
+   * @example
+   * ```ts
+   * c.userdata = { user: "alice" };
+   * ```
+   */
+  userdata: unknown = undefined;
+
+  private constructor(host: ConnectionHost, c: number) {
+    this.#host = host;
+    this.#abi = host.abi;
+    this.#c = c;
+  }
+
+  static {
+    createConnection = (host, c) => new Connection(host, c);
+    killConnection = (conn, fetchId) => {
+      if (fetchId && conn.#c !== 0 && conn.#id === 0) {
+        try {
+          conn.#id = conn.#abi.x.mgw_info(conn.#c, 0);
+        } catch {
+          // instance is dead
+        }
+      }
+      conn.#c = 0;
+    };
+    setConnectionAddrs = (conn, remote, local) => {
+      if (remote !== undefined) conn.#remote = remote;
+      if (local !== undefined) conn.#local = local;
+    };
+  }
+
+  #info(what: number): number {
+    try {
+      return this.#abi.x.mgw_info(this.#c, what);
+    } catch (e) {
+      throw this.#host.fail(e);
+    }
+  }
+
+  /**
+   * The Mongoose connection id (unique within its Manager).
+   *
+   * @example
+   * ```ts
+   * console.log(`connection ${c.id}`);
+   * ```
+   */
+  get id(): number {
+    if (this.#id === 0 && this.#c !== 0) this.#id = this.#info(0);
+    return this.#id;
+  }
+
+  /**
+   * The local address, `"ip:port"` (`"[ip]:port"` for IPv6). For a
+   * listener, the bound address (with the real port when listening on port 0).
+   *
+   * @example
+   * ```ts
+   * const port = Number(lsn.localAddr.split(":").pop());
+   * ```
+   */
+  get localAddr(): string {
+    if (this.#local === undefined) {
+      if (this.#c === 0) return "";
+      const a = this.#host.addr(this.#c, false);
+      if (a.endsWith(":0")) return a; // not bound yet: do not cache
+      this.#local = a;
+    }
+    return this.#local;
+  }
+
+  /**
+   * The remote address, `"ip:port"` (`"[ip]:port"` for IPv6).
+   *
+   * @example
+   * ```ts
+   * console.log("client", c.remoteAddr);
+   * ```
+   */
+  get remoteAddr(): string {
+    if (this.#remote === undefined) {
+      if (this.#c === 0) return "";
+      this.#remote = this.#host.addr(this.#c, true);
+    }
+    return this.#remote;
+  }
+
+  /**
+   * Whether the connection is alive (false after `MG_EV_CLOSE`).
+   *
+   * @example
+   * ```ts
+   * setTimeout(() => { if (c.isAlive) c.reply(200, "late"); }, 100);
+   * ```
+   */
+  get isAlive(): boolean {
+    return this.#c !== 0;
+  }
+
+  /**
+   * Whether this is a listening connection.
+   *
+   * @example
+   * ```ts
+   * if (c.isListening) console.log("listener", c.localAddr);
+   * ```
+   */
+  get isListening(): boolean {
+    return this.#c !== 0 && (this.#info(1) & F_LISTENING) !== 0;
+  }
+
+  /**
+   * Whether this is an outbound (client) connection.
+   *
+   * @example
+   * ```ts
+   * if (c.isClient) c.send("ping\n");
+   * ```
+   */
+  get isClient(): boolean {
+    return this.#c !== 0 && (this.#info(1) & F_CLIENT) !== 0;
+  }
+
+  /**
+   * Whether the connection is closing (true once dead).
+   *
+   * @example
+   * ```ts
+   * if (!c.isClosing) c.send("more");
+   * ```
+   */
+  get isClosing(): boolean {
+    return this.#c === 0 || (this.#info(1) & F_CLOSING) !== 0;
+  }
+
+  /**
+   * Whether the connection closes once its output is sent.
+   *
+   * @example
+   * ```ts
+   * console.log(c.isDraining);
+   * ```
+   */
+  get isDraining(): boolean {
+    return this.#c !== 0 && (this.#info(1) & F_DRAINING) !== 0;
+  }
+
+  /**
+   * Whether reads are paused. Set it to stop reading (backpressure), clear
+   * it to resume.
+   *
+   * @example
+   * ```ts
+   * c.isFull = true; // stop reading until further notice
+   * setTimeout(() => (c.isFull = false), 100);
+   * ```
+   */
+  get isFull(): boolean {
+    return this.#c !== 0 && (this.#info(1) & F_FULL) !== 0;
+  }
+
+  set isFull(on: boolean) {
+    const c = this.#c;
+    if (c === 0) throw closedError();
+    try {
+      this.#abi.x.mgw_set_full(c, on ? 1 : 0);
+    } catch (e) {
+      throw this.#host.fail(e);
+    }
+  }
+
+  /**
+   * Bytes received and not yet consumed by the protocol.
+   *
+   * @example
+   * ```ts
+   * console.log(c.recvLen);
+   * ```
+   */
+  get recvLen(): number {
+    return this.#c === 0 ? 0 : this.#info(2);
+  }
+
+  /**
+   * Bytes queued for sending.
+   *
+   * @example
+   * ```ts
+   * if (c.sendLen > 1 << 20) c.isFull = true;
+   * ```
+   */
+  get sendLen(): number {
+    return this.#c === 0 ? 0 : this.#info(3);
+  }
+
+  /**
+   * Queues raw bytes (or UTF-8 text) for sending. Returns false if the
+   * connection is closed or closing.
+   *
+   * @example
+   * ```ts
+   * c.send("hello\n");
+   * c.send(new Uint8Array([1, 2, 3]));
+   * ```
+   */
+  send(data: Uint8Array | string): boolean {
+    const c = this.#c;
+    if (c === 0) return false;
+    const abi = this.#abi;
+    try {
+      let ptr: number, len: number;
+      if (typeof data === "string") {
+        ptr = abi.stage(data.length * 3);
+        len = data.length === 0 ? 0 : encoder.encodeInto(data, abi.stageView).written;
+      } else if (data.buffer === abi.memory.buffer) {
+        ptr = data.byteOffset; // a view into WASM memory: no copy
+        len = data.length;
+      } else {
+        len = data.length;
+        ptr = abi.stage(len);
+        abi.u8.set(data, ptr);
+      }
+      return abi.x.mgw_send(c, ptr, len) === 1;
+    } catch (e) {
+      throw this.#host.fail(e);
+    }
+  }
+
+  /**
+   * Sends an HTTP response: status line, the given headers, a
+   * `Content-Length` header and the body (omitted for HEAD requests).
+   * Throws TypeError if a header name or value contains CR, LF or NUL (or a
+   * name contains ':' or whitespace).
+   *
+   * Tip: pass a frozen headers object (`Object.freeze({...})`) that you reuse:
+   * its encoded header block is computed once.
+   *
+   * @example
+   * ```ts
+   * c.reply(200, "<h1>hi</h1>", { "Content-Type": "text/html" });
+   * c.reply(204);
+   * ```
+   */
+  reply(
+    status: number,
+    body?: string | Uint8Array,
+    headers?: Record<string, string>,
+  ): void {
+    const c = this.#c;
+    if (c === 0) throw closedError();
+    let hb: Uint8Array | undefined;
+    let hs = "";
+    if (headers !== undefined) {
+      if (Object.isFrozen(headers)) hb = frozenBlock(headers);
+      else hs = headerBlock(headers);
+    }
+    const hmax = hb !== undefined ? hb.length : hs.length * 3;
+    const abi = this.#abi;
+    try {
+      let bptr: number, blen: number, hptr: number;
+      if (body === undefined || typeof body === "string") {
+        bptr = abi.stage((body === undefined ? 0 : body.length * 3) + hmax);
+        blen = body === undefined || body.length === 0
+          ? 0
+          : encoder.encodeInto(body, abi.stageView).written;
+        hptr = bptr + blen;
+      } else if (body.buffer === abi.memory.buffer) {
+        bptr = body.byteOffset; // a view into WASM memory: no copy
+        blen = body.length;
+        hptr = abi.stage(hmax);
+      } else {
+        blen = body.length;
+        bptr = abi.stage(blen + hmax);
+        abi.u8.set(body, bptr);
+        hptr = bptr + blen;
+      }
+      let hlen = 0;
+      if (hb !== undefined) {
+        abi.u8.set(hb, hptr);
+        hlen = hb.length;
+      } else if (hs.length > 0) {
+        hlen = encoder.encodeInto(hs, abi.u8.subarray(hptr, hptr + hmax)).written;
+      }
+      abi.x.mgw_http_reply(c, status | 0, hptr, hlen, bptr, blen);
+    } catch (e) {
+      throw this.#host.fail(e);
+    }
+  }
+
+  /**
+   * Sends `value` as a JSON response (`Content-Type: application/json`).
+   *
+   * @example
+   * ```ts
+   * c.replyJson({ ok: true });
+   * c.replyJson({ error: "Not Found" }, 404);
+   * ```
+   */
+  replyJson(
+    value: unknown,
+    status = 200,
+    headers?: Record<string, string>,
+  ): void {
+    const body = JSON.stringify(value) ?? "null";
+    this.reply(
+      status,
+      body,
+      headers === undefined ? JSON_HEADERS : { ...JSON_HEADERS, ...headers },
+    );
+  }
+
+  /**
+   * Closes the connection once its queued output is sent.
+   *
+   * @example
+   * ```ts
+   * c.reply(200, "bye");
+   * c.drain();
+   * ```
+   */
+  drain(): void {
+    const c = this.#c;
+    if (c === 0) throw closedError();
+    try {
+      this.#abi.x.mgw_drain(c);
+    } catch (e) {
+      throw this.#host.fail(e);
+    }
+  }
+
+  /**
+   * Closes the connection now (queued output is dropped). Does nothing on a
+   * connection that is already closed.
+   *
+   * @example
+   * ```ts
+   * c.close();
+   * ```
+   */
+  close(): void {
+    const c = this.#c;
+    if (c === 0) return;
+    try {
+      this.#abi.x.mgw_close(c);
+    } catch (e) {
+      throw this.#host.fail(e);
+    }
+  }
+}
+
+/** Internal: creates a Connection for the C pointer `c`. */
+export function newConnection(host: ConnectionHost, c: number): Connection {
+  return createConnection(host, c);
+}
+
+/**
+ * Internal: marks `conn` dead. `fetchId`: read its id first (during
+ * `MG_EV_CLOSE`, while the C connection still exists).
+ */
+export function endConnection(conn: Connection, fetchId: boolean): void {
+  killConnection(conn, fetchId);
+}
+
+/** Internal: sets the cached addresses of `conn`. */
+export function setAddrs(
+  conn: Connection,
+  remote: string | undefined,
+  local: string | undefined,
+): void {
+  setConnectionAddrs(conn, remote, local);
+}
