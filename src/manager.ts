@@ -860,7 +860,12 @@ export class Manager {
     const abi = this.#abi;
     try {
       const ptr = abi.stage(len);
-      abi.u8.set(off === 0 && len === data.length ? data : data.subarray(off, off + len), ptr);
+      const u8 = abi.u8;
+      if (len <= 256) { // a loop beats creating a subarray for small reads
+        for (let i = 0; i < len; i++) u8[ptr + i] = data[off + i];
+      } else {
+        u8.set(off === 0 && len === data.length ? data : data.subarray(off, off + len), ptr);
+      }
       abi.x.mgw_recv(c, len);
     } catch (e) {
       this.#fail(e);

@@ -253,7 +253,10 @@ EXPORT("mgw_eof") void mgw_eof(struct mg_connection *c) {
 EXPORT("mgw_closed") void mgw_closed(struct mg_connection *c, int err) {
   ENTER();
   c->fd = NULL;  // the host socket is already gone
-  if (err) mg_error(c, "%s", (char *) s_buf);
+  if (err) {       // e.g. a reset by the peer: routine, so not logged as error
+    MG_DEBUG(("%lu %s", c->id, (char *) s_buf));
+    mg_call(c, MG_EV_ERROR, s_buf);
+  }
   c->is_closing = 1;
   mg_io_check(c);
   LEAVE();

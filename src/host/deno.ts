@@ -59,9 +59,21 @@ class DSock {
   shutAfterWrite = false;
   connecting = false;
   wbuf: Uint8Array | null = null;
-  constructor(hid: number, c: number) {
+  wview: Uint8Array | null = null;
+  woff = 0;
+  wlen = 0;
+  onWritten: (n: number) => void;
+  onWriteError: (e: unknown) => void;
+  constructor(
+    hid: number,
+    c: number,
+    written: (s: DSock, n: number) => void,
+    failed: (s: DSock, e: unknown) => void,
+  ) {
     this.hid = hid;
     this.c = c;
+    this.onWritten = (n) => written(this, n);
+    this.onWriteError = (e) => failed(this, e);
   }
 }
 
@@ -103,7 +115,7 @@ export class DenoBackend implements SocketBackend {
       this.lastError = errorMessage(e);
       return -1;
     }
-    const s = new DSock(this.#nextHid++, c);
+    const s = this.#sock(c);
     s.lsn = lsn;
     this.#socks.set(s.hid, s);
     this.#acceptLoop(s);
@@ -124,7 +136,7 @@ export class DenoBackend implements SocketBackend {
         : "TLS connections are not supported yet";
       return -1;
     }
-    const s = new DSock(this.#nextHid++, c);
+    const s = this.#sock(c);
     s.connecting = true;
     this.#socks.set(s.hid, s);
     this.#deno.connect({ hostname: host, port }).then(
@@ -174,10 +186,51 @@ export class DenoBackend implements SocketBackend {
     if (buf === null || buf.length < len) {
       buf = s.wbuf = new Uint8Array(Math.max(len, READ_SIZE));
     }
-    buf.set(this.#sink.mem().subarray(ptr, ptr + len));
+    copyOut(this.#sink.mem(), ptr, buf, len);
     s.writing = true;
-    this.#flush(s, s.conn, buf, len);
+    s.woff = 0;
+    s.wlen = len;
+    this.#writeMore(s);
     return len;
+  }
+
+  /** Writes the rest of `s.wbuf`; one promise per write, no closure. */
+  #writeMore(s: DSock): void {
+    const conn = s.conn as DenoConn;
+    // The same view serves every write of the same length (the common case).
+    let view = s.wview;
+    if (view === null || view.byteOffset !== s.woff || view.length !== s.wlen - s.woff) {
+      view = s.wview = (s.wbuf as Uint8Array).subarray(s.woff, s.wlen);
+    }
+    conn.write(view).then(s.onWritten, s.onWriteError);
+  }
+
+  #written(s: DSock, n: number): void {
+    s.woff += n;
+    if (s.woff < s.wlen) {
+      this.#writeMore(s);
+      return;
+    }
+    s.writing = false;
+    const conn = s.conn as DenoConn;
+    if (s.closeAfterWrite) {
+      closeQuietly(conn);
+      return;
+    }
+    if (s.shutAfterWrite) {
+      s.shutAfterWrite = false;
+      conn.closeWrite().catch(() => {});
+    }
+    if (s.wantWritable && !s.dead) {
+      s.wantWritable = false;
+      this.#sink.writable(s.c);
+    }
+  }
+
+  #writeFailed(s: DSock, e: unknown): void {
+    s.writing = false;
+    if (s.closeAfterWrite) closeQuietly(s.conn);
+    else this.#fail(s, e);
   }
 
   close(hid: number): void {
@@ -219,6 +272,15 @@ export class DenoBackend implements SocketBackend {
       closeQuietly(s.conn);
     }
     this.#socks.clear();
+  }
+
+  #sock(c: number): DSock {
+    return new DSock(
+      this.#nextHid++,
+      c,
+      (s, n) => this.#written(s, n),
+      (s, e) => this.#writeFailed(s, e),
+    );
   }
 
   /** Marks `s` dead (no more reports) and wakes a paused read loop. */
@@ -272,7 +334,7 @@ export class DenoBackend implements SocketBackend {
   }
 
   #onAccept(lsn: DSock, conn: DenoConn): void {
-    const s = new DSock(this.#nextHid++, 0);
+    const s = this.#sock(0);
     s.conn = conn;
     this.#socks.set(s.hid, s);
     try {
@@ -334,36 +396,13 @@ export class DenoBackend implements SocketBackend {
       this.#sink.recv(s.c, buf, 0, n);
     }
   }
+}
 
-  async #flush(
-    s: DSock,
-    conn: DenoConn,
-    buf: Uint8Array,
-    len: number,
-  ): Promise<void> {
-    let off = 0;
-    try {
-      while (off < len) {
-        off += await conn.write(buf.subarray(off, len));
-      }
-    } catch (e) {
-      s.writing = false;
-      if (s.closeAfterWrite) closeQuietly(conn);
-      else this.#fail(s, e);
-      return;
-    }
-    s.writing = false;
-    if (s.closeAfterWrite) {
-      closeQuietly(conn);
-      return;
-    }
-    if (s.shutAfterWrite) {
-      s.shutAfterWrite = false;
-      conn.closeWrite().catch(() => {});
-    }
-    if (s.wantWritable && !s.dead) {
-      s.wantWritable = false;
-      this.#sink.writable(s.c);
-    }
+/** Copies `len` bytes at `ptr` of `mem` to the start of `dst`. */
+function copyOut(mem: Uint8Array, ptr: number, dst: Uint8Array, len: number): void {
+  if (len <= 256) {
+    for (let i = 0; i < len; i++) dst[i] = mem[ptr + i];
+  } else {
+    dst.set(mem.subarray(ptr, ptr + len));
   }
 }

@@ -92,6 +92,14 @@ static void test_str(void) {
   CHECK(mg_match(mg_str("abc"), mg_str("abc"), caps) && caps[0].buf == NULL);
   CHECK(mg_match(mg_str("aaaaaaaaaaaaaaaaaaaaaaaaaaaaab"),
                  mg_str("#a#a#a#a#a#b"), NULL));
+  {  // no exponential blow-up
+    char s[3001];
+    memset(s, 'a', 3000), s[3000] = '\0';
+    CHECK(!mg_match(mg_str(s), mg_str("*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b"), NULL));
+    CHECK(!mg_match(mg_str(s), mg_str("#a#a#a#a#a#a#a#a#a#a#a#a#a#a#b"), NULL));
+    s[2998] = '/';
+    CHECK(mg_match(mg_str(s), mg_str("*a*a*a*a*a*a*a*a*a*a*a#/?"), NULL));
+  }
 
   // mg_span
   CHECK(mg_span(mg_str("a,b,c"), &a, &b, ','));
@@ -111,6 +119,37 @@ static void test_str(void) {
     while (mg_span(s, &a, &s, ',')) count++;
     CHECK(count == 3);
   }
+}
+
+// Plain exponential reference matcher, to cross-check mg_match
+static bool ref_match(const char *s, const char *p) {
+  if (*p == '\0') return *s == '\0';
+  if (*p == '*' || *p == '#') {
+    for (;; s++) {
+      if (ref_match(s, p + 1)) return true;
+      if (*s == '\0' || (*p == '*' && *s == '/')) return false;
+    }
+  }
+  if (*s == '\0' || (*p != '?' && *p != *s)) return false;
+  return ref_match(s + 1, p + 1);
+}
+
+static void test_match_random(void) {
+  uint32_t r = 1;
+  size_t i, k, bad = 0;
+  for (i = 0; i < 50000; i++) {
+    char s[12], p[10];
+    size_t sl, pl;
+    r = r * 1103515245 + 12345, sl = (r >> 16) % 11;
+    for (k = 0; k < sl; k++) r = r * 1103515245 + 12345, s[k] = "ab/"[(r >> 16) % 3];
+    r = r * 1103515245 + 12345, pl = (r >> 16) % 9;
+    for (k = 0; k < pl; k++) r = r * 1103515245 + 12345, p[k] = "ab/?*#"[(r >> 16) % 6];
+    s[sl] = p[pl] = '\0';
+    if (mg_match(mg_str(s), mg_str(p), NULL) != ref_match(s, p)) {
+      if (bad++ < 5) printf("  match [%s] [%s] differs\n", s, p);
+    }
+  }
+  CHECK(bad == 0);
 }
 
 static void test_str_to_num(void) {
@@ -687,6 +726,7 @@ static void test_aton(void) {
 
 int main(void) {
   test_str();
+  test_match_random();
   test_str_to_num();
   test_iobuf();
   test_printf();

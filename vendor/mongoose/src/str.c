@@ -54,7 +54,7 @@ struct mg_str mg_strdup(const struct mg_str s) {
 // first); recursion happens only at '*' and '#', one level per wildcard.
 // Remembering where the rest of the pattern failed after each of the first
 // GLOB_MEMO stars keeps patterns like "*a*a*a*b" from going exponential.
-#define GLOB_MEMO 16
+#define GLOB_MEMO 32
 
 struct glob {
   struct mg_str s, p;
