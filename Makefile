@@ -13,13 +13,15 @@ CWARN   := -Wall -Wextra -Werror
 SAN     := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
 APT_PKGS := clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev wrk curl
 
-.PHONY: help setup deps apt run test test-c test-wasm test-deno test-node test-native lint wasm bench native dist clean
+.PHONY: help setup deps apt run test test-c test-wasm test-deno test-node test-native test-cli lint wasm bench native dist clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t16
 
 # ---- setup: everything a fresh machine needs -------------------------------------
-setup: apt deps ## install Debian packages and npm dependencies
+# (npm install, not npm ci: npm 11 leaves the other platforms' optional Deno
+# packages out of the lock file, and npm ci then refuses it)
+setup: apt deps dist ## install Debian packages and npm dependencies, build dist/
 
 apt: ## install the Debian packages we build and test with (when missing)
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -30,7 +32,7 @@ apt: ## install the Debian packages we build and test with (when missing)
 
 deps: node_modules/.installed ## npm dependencies (Deno, TypeScript, binaryen)
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
 	@test -x $(DENO) || { echo "Deno binary missing at $(DENO)"; exit 1; }
 	@touch $@
 
@@ -84,7 +86,12 @@ test-c: apt $(patsubst %,build/native/test_%,$(C_TESTS)) $(patsubst %,build/nati
 	  echo "== $$cc $$t"; ./build/native/$${cc}_$$t || exit 1; done; done
 
 test-native: apt build/native/hello_san ## the epoll driver under sanitizers, against curl
-	bash tests/native_test.sh build/native/hello_san
+	bash tests/server_test.sh native build/native/hello_san %PORT%
+
+test-cli: deps dist ## the CLI (deno run mod.ts, npx wasmgoose) against curl
+	bash tests/server_test.sh deno $(DENO) run -A mod.ts --listen http://127.0.0.1:%PORT%
+	bash tests/server_test.sh node node dist/src/bin.js --listen http://127.0.0.1:%PORT%
+	EXIT_CHECK=0 bash tests/server_test.sh npx npx --no-install wasmgoose --listen http://127.0.0.1:%PORT%
 
 # ---- TypeScript ------------------------------------------------------------------
 lint: deps ## deno lint, fmt --check, type check
@@ -102,7 +109,7 @@ test-deno: deps ## TypeScript tests on Deno
 test-node: dist ## TypeScript tests on Node
 	node --test --test-concurrency=1 dist-test/tests/
 
-test: setup test-wasm test-c test-native lint test-deno test-node ## everything CI runs
+test: setup test-wasm test-c test-native lint test-deno test-node test-cli ## everything CI runs
 	@echo "make test: all green"
 
 # ---- benchmarks --------------------------------------------------------------------

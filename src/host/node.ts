@@ -64,6 +64,7 @@ class NSock {
   blocked = false;
   err: string | null = null;
   wbuf: NodeBuffer | null = null;
+  wview: NodeBuffer | null = null;
   constructor(hid: number, c: number) {
     this.hid = hid;
     this.c = c;
@@ -224,11 +225,16 @@ export class NodeBackend implements SocketBackend {
       );
     }
     mem.copy(buf, 0, ptr, ptr + len);
-    sock.write(buf.subarray(0, len));
+    // The same view serves every write of the same length (the common case).
+    let view = s.wview;
+    if (view === null || view.buffer !== buf.buffer || view.length !== len) {
+      view = s.wview = buf.subarray(0, len);
+    }
+    sock.write(view);
     const pending = sock.writableLength;
     if (pending > 0) {
       // Node still holds `buf`: never reuse it.
-      s.wbuf = null;
+      s.wbuf = s.wview = null;
       if (pending > WRITE_HWM) {
         s.blocked = true;
         sock.pause();

@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# The native epoll driver against real clients: curl, pipelined raw requests,
-# malformed input. Usage: tests/native_test.sh PATH-TO-HELLO-BINARY
+# A hello server (the CLI on Deno or Node, or the native C server) against real
+# clients: curl, pipelined raw requests, malformed input, a clean SIGTERM exit.
+# Usage: tests/server_test.sh NAME COMMAND...   (%PORT% in COMMAND is replaced)
 set -u
-bin=$1
+name=$1
+shift
 port=$((20000 + RANDOM % 20000))
 log=$(mktemp)
-"$bin" "$port" >"$log" 2>&1 &
+setsid "${@//%PORT%/$port}" >"$log" 2>&1 &  # own process group: see the trap
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$log"' EXIT
+trap 'kill -TERM -- -$pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$log"' EXIT
 pass=0 fail=0
 check() { # name, expected substring, actual
   if [[ "$3" == *$2* ]]; then pass=$((pass + 1)); else
     fail=$((fail + 1)); echo "FAIL: $1: expected [$2] in [$3]"; fi
 }
-for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
 
 check "hello" '{"message":"Hello, World!"}' "$(curl -s http://127.0.0.1:$port/)"
 check "content-type" 'application/json' "$(curl -s -i http://127.0.0.1:$port/)"
@@ -39,7 +41,8 @@ check "still serving" '{"message":"Hello, World!"}' "$(curl -s http://127.0.0.1:
 kill -TERM $pid
 wait $pid
 rc=$?
-check "clean exit under sanitizers" "0" "$rc"
+# npm exec does not pass SIGTERM on to its child: EXIT_CHECK=0 skips this
+[ "${EXIT_CHECK:-1}" = 1 ] && check "clean exit on SIGTERM" "0" "$rc"
 grep -q "ERROR: AddressSanitizer\|runtime error" "$log" && { fail=$((fail + 1)); cat "$log"; }
-echo "native: $pass passed, $fail failed"
+echo "$name: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
