@@ -80,7 +80,7 @@ build/native/hello_san: bench/native/hello.c vendor/mongoose/src/sock_posix.c $(
 
 native: bench/native/hello ## build the native C hello server
 
-C_TESTS := util http
+C_TESTS := util http net
 test-c: apt $(patsubst %,build/native/test_%,$(C_TESTS)) $(patsubst %,build/native/clang_%,$(C_TESTS)) ## C unit tests (gcc and clang, ASan+UBSan)
 	@for t in $(C_TESTS); do for cc in test clang; do \
 	  echo "== $$cc $$t"; ./build/native/$${cc}_$$t || exit 1; done; done
