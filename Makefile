@@ -43,7 +43,7 @@ run: deps ## serve the hello JSON on http://0.0.0.0:8000 (Deno)
 # ---- WebAssembly ------------------------------------------------------------------
 # Linked without -O so clang never runs whatever wasm-opt is on PATH; npm's
 # binaryen optimises. The output is committed and must be reproducible.
-WASM_CFLAGS := --target=wasm32-wasi -mexec-model=reactor -O2 $(CWARN) \
+WASM_CFLAGS := --target=wasm32-wasi -mexec-model=reactor -O3 -mbulk-memory $(CWARN) \
   -Ivendor/mongoose -DMG_MAX_RECV_SIZE=3145728UL -fno-exceptions \
   -ffile-prefix-map=$(CURDIR)/=
 build/wasm/mongoose.wasm: $(CORE_SRC) wasm/driver.c $(HDR) | deps
