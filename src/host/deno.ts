@@ -400,7 +400,8 @@ export class DenoBackend implements SocketBackend {
 
 /** Copies `len` bytes at `ptr` of `mem` to the start of `dst`. */
 function copyOut(mem: Uint8Array, ptr: number, dst: Uint8Array, len: number): void {
-  if (len <= 256) {
+  // set() of a subarray is ~37 ns at any size; a byte loop is ~0.8 ns a byte
+  if (len <= 32) {
     for (let i = 0; i < len; i++) dst[i] = mem[ptr + i];
   } else {
     dst.set(mem.subarray(ptr, ptr + len));

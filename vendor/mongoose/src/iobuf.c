@@ -58,7 +58,7 @@ size_t mg_iobuf_add(struct mg_iobuf *io, size_t ofs, const void *buf,
     }
   }
   if (len == 0) return io->len;
-  memmove(io->buf + ofs + len, io->buf + ofs, io->len - ofs);
+  if (ofs < io->len) memmove(io->buf + ofs + len, io->buf + ofs, io->len - ofs);
   if (buf != NULL) {
     memcpy(io->buf + ofs, buf, len);
   } else {
