@@ -66,10 +66,10 @@ test-wasm: apt build/wasm/embed.ts ## the committed .wasm is what the sources bu
 	@echo "wasm byte-check: ok ($$(stat -c %s wasm/mongoose.wasm) bytes)"
 
 # ---- native: unit tests under sanitizers, hello server ----------------------------
-build/native/test_%: tests/c/test_%.c tests/c/fake_driver.c tests/c/fake_driver.h $(CORE_SRC) $(HDR)
+build/native/test_%: tests/c/test_%.c tests/c/fake_driver.c tests/c/fake_driver.h tests/c/check.h $(CORE_SRC) $(HDR)
 	@mkdir -p build/native
 	gcc $(SAN) $(CWARN) -Ivendor/mongoose -Itests/c -o $@ $< tests/c/fake_driver.c $(CORE_SRC)
-build/native/clang_%: tests/c/test_%.c tests/c/fake_driver.c $(CORE_SRC) $(HDR)
+build/native/clang_%: tests/c/test_%.c tests/c/fake_driver.c tests/c/fake_driver.h tests/c/check.h $(CORE_SRC) $(HDR)
 	@mkdir -p build/native
 	$(CLANG) $(SAN) $(CWARN) -Ivendor/mongoose -Itests/c -o $@ $< tests/c/fake_driver.c $(CORE_SRC)
 bench/native/hello: bench/native/hello.c vendor/mongoose/src/sock_posix.c $(CORE_SRC) $(HDR)

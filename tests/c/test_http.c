@@ -2,22 +2,10 @@
 // server/client protocol handlers (driven through tests/c/fake_driver.c).
 // SPDX-License-Identifier: MIT
 #include "fake_driver.h"
+#include "check.h"
 
-static int s_passed, s_failed;
 
-#define CHECK(cond)                                                  \
-  do {                                                               \
-    if (cond) {                                                      \
-      s_passed++;                                                    \
-    } else {                                                         \
-      s_failed++;                                                    \
-      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                                \
-  } while (0)
 
-static bool str_is(struct mg_str s, const char *want) {
-  return s.len == strlen(want) && (s.len == 0 || memcmp(s.buf, want, s.len) == 0);
-}
 
 static int parse(const char *s, struct mg_http_message *hm) {
   return mg_http_parse(s, strlen(s), hm);
@@ -661,6 +649,5 @@ int main(void) {
   mg_mgr_free(&s_mgr);
   mg_iobuf_free(&fake_out);
 
-  printf("%d passed, %d failed\n", s_passed, s_failed);
-  return s_failed == 0 ? 0 : 1;
+  return check_summary();
 }

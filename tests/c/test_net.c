@@ -3,17 +3,7 @@
 // timers driven by mg_mgr_poll, limits.
 // SPDX-License-Identifier: MIT
 #include "fake_driver.h"
-
-static int s_pass, s_fail;
-#define CHECK(cond)                                             \
-  do {                                                          \
-    if (cond) {                                                 \
-      s_pass++;                                                 \
-    } else {                                                    \
-      s_fail++;                                                 \
-      printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);    \
-    }                                                           \
-  } while (0)
+#include "check.h"
 
 // Records the events a connection sees, as letters: O open, A accept,
 // R read, W write, C close, E error, N connect, P poll
@@ -191,6 +181,5 @@ int main(void) {
   test_errors_and_eof();
   test_connect();
   test_timers();
-  printf("%d passed, %d failed\n", s_pass, s_fail);
-  return s_fail == 0 ? 0 : 1;
+  return check_summary();
 }

@@ -3,25 +3,13 @@
 #include <math.h>
 
 #include "fake_driver.h"
+#include "check.h"
 
-static int s_passed, s_failed;
 
-#define CHECK(cond)                                               \
-  do {                                                            \
-    if (cond) {                                                   \
-      s_passed++;                                                 \
-    } else {                                                      \
-      s_failed++;                                                 \
-      printf("%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                             \
-  } while (0)
 
 // The clock is fake_now of the fake driver (tests/c/fake_driver.c)
 #define s_clock fake_now
 
-static bool str_is(struct mg_str s, const char *want) {
-  return s.len == strlen(want) && (s.len == 0 || memcmp(s.buf, want, s.len) == 0);
-}
 
 // mg_snprintf into a static buffer, also checking the returned length
 static char s_buf[1024];
@@ -728,6 +716,5 @@ int main(void) {
   test_timers();
   test_url();
   test_aton();
-  printf("%d passed, %d failed\n", s_passed, s_failed);
-  return s_failed == 0 ? 0 : 1;
+  return check_summary();
 }
