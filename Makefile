@@ -88,8 +88,8 @@ test-c: apt $(patsubst %,build/native/test_%,$(C_TESTS)) $(patsubst %,build/nati
 test-native: apt build/native/hello_san ## the epoll driver under sanitizers, against curl
 	bash tests/server_test.sh native build/native/hello_san %PORT%
 
-test-cli: deps dist ## the CLI (deno run mod.ts, npx wasmgoose) against curl
-	bash tests/server_test.sh deno $(DENO) run -A mod.ts --listen http://127.0.0.1:%PORT%
+test-cli: deps dist ## the CLI (Deno with only net permission, node, npx) against curl
+	bash tests/server_test.sh deno $(DENO) run --allow-net=127.0.0.1 --no-prompt mod.ts --listen http://127.0.0.1:%PORT%
 	bash tests/server_test.sh node node dist/src/bin.js --listen http://127.0.0.1:%PORT%
 	EXIT_CHECK=0 bash tests/server_test.sh npx npx --no-install wasmgoose --listen http://127.0.0.1:%PORT%
 
