@@ -6,7 +6,7 @@ DENO    := node_modules/@deno/linux-x64-glibc/deno
 TSC     := node_modules/.bin/tsc
 WASMOPT := node_modules/.bin/wasm-opt
 CLANG   := clang-14
-CORE    := str iobuf printf log timer url net http
+CORE    := str iobuf printf log timer url net http ws sha1 base64
 CORE_SRC := $(patsubst %,vendor/mongoose/src/%.c,$(CORE))
 HDR     := vendor/mongoose/mongoose.h
 CWARN   := -Wall -Wextra -Werror
@@ -80,7 +80,7 @@ build/native/hello_san: bench/native/hello.c vendor/mongoose/src/sock_posix.c $(
 
 native: bench/native/hello ## build the native C hello server
 
-C_TESTS := util http net
+C_TESTS := util http net ws
 test-c: apt $(patsubst %,build/native/test_%,$(C_TESTS)) $(patsubst %,build/native/clang_%,$(C_TESTS)) ## C unit tests (gcc and clang, ASan+UBSan)
 	@for t in $(C_TESTS); do for cc in test clang; do \
 	  echo "== $$cc $$t"; ./build/native/$${cc}_$$t || exit 1; done; done

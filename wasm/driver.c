@@ -176,13 +176,19 @@ EXPORT("mgw_buf") unsigned char *mgw_buf(int size) {
 typedef struct mg_connection *(*opener_t)(struct mg_mgr *, const char *,
                                           mg_event_handler_t, void *);
 
+// Copies the URL out of the staging buffer, which may be reused while we run
+static bool copy_url(const char *url, char *copy, size_t size) {
+  size_t len = strlen(url);
+  if (len >= size) return false;
+  memcpy(copy, url, len + 1);
+  return true;
+}
+
 static struct mg_connection *open_conn(opener_t fn, const char *url, int h,
                                        int mask) {
-  char copy[512];  // the staging buffer may be reused while we run
+  char copy[512];
   struct mg_connection *c;
-  size_t len = strlen(url);
-  if (len >= sizeof(copy)) return NULL;
-  memcpy(copy, url, len + 1);
+  if (!copy_url(url, copy, sizeof(copy))) return NULL;
   if (h > 0) set_handler(NULL, h, mask);
   ENTER();
   c = fn(&s_mgr, copy, h > 0 ? js_handler : NULL, (void *) (uintptr_t) h);
@@ -359,4 +365,55 @@ int mgw_get_var(const char *buf, int blen, const char *name, char *dst,
                 int dlen) {
   struct mg_str s = mg_str_n(buf, (size_t) blen);
   return mg_http_get_var(&s, name, dst, (size_t) dlen);
+}
+
+// ---- WebSocket exports --------------------------------------------------------
+EXPORT("mgw_ws_upgrade")
+void mgw_ws_upgrade(struct mg_connection *c, struct mg_http_message *hm,
+                    const char *hdrs, int hlen) {
+  ENTER();
+  mg_ws_upgrade(c, hm, hlen > 0 ? "%.*s" : NULL, hlen, hdrs);
+  LEAVE();
+}
+
+EXPORT("mgw_ws_connect")
+struct mg_connection *mgw_ws_connect(const char *url, int h, int mask,
+                                     const char *hdrs, int hlen) {
+  char copy[512];
+  struct mg_connection *c;
+  if (!copy_url(url, copy, sizeof(copy))) return NULL;
+  if (h > 0) set_handler(NULL, h, mask);
+  ENTER();
+  c = mg_ws_connect(&s_mgr, copy, h > 0 ? js_handler : NULL,
+                    (void *) (uintptr_t) h, hlen > 0 ? "%.*s" : NULL, hlen,
+                    hdrs);
+  LEAVE();
+  return c;
+}
+
+EXPORT("mgw_ws_send")
+int mgw_ws_send(struct mg_connection *c, const void *p, int n, int op) {
+  size_t r;
+  ENTER();
+  r = mg_ws_send(c, p, (size_t) n, op);
+  LEAVE();
+  return (int) r;
+}
+
+EXPORT("mgw_ws_frame")
+int mgw_ws_frame(struct mg_connection *c, const void *p, int n, int op,
+                 int fin) {
+  size_t r;
+  ENTER();
+  r = mg_ws_send_frame(c, p, (size_t) n, op, fin != 0);
+  LEAVE();
+  return (int) r;
+}
+
+EXPORT("mgw_ws_close")
+void mgw_ws_close(struct mg_connection *c, int code, const char *reason,
+                  int rlen) {
+  ENTER();
+  mg_ws_close(c, (uint16_t) code, reason, (size_t) rlen);
+  LEAVE();
 }

@@ -352,6 +352,54 @@ void mg_http_reply_raw(struct mg_connection *c, int status, const char *hdrs,
                        size_t hlen, const void *body, size_t blen);
 const char *mg_http_status_text(int status);  // "OK", "Not Found", ...
 
+// ---- WebSocket (RFC 6455) ------------------------------------------------------
+#define WEBSOCKET_OP_CONTINUE 0
+#define WEBSOCKET_OP_TEXT 1
+#define WEBSOCKET_OP_BINARY 2
+#define WEBSOCKET_OP_CLOSE 8
+#define WEBSOCKET_OP_PING 9
+#define WEBSOCKET_OP_PONG 10
+#ifndef MG_WS_MAX_MSG
+#define MG_WS_MAX_MSG MG_MAX_RECV_SIZE  // larger messages: close 1009
+#endif
+
+struct mg_ws_message {
+  struct mg_str data;  // message (or control frame) payload
+  uint8_t flags;       // first byte of the (first) frame: FIN bit 7, opcode 0-3
+};
+
+struct mg_connection *mg_ws_connect(struct mg_mgr *, const char *url,
+                                    mg_event_handler_t fn, void *fn_data,
+                                    const char *fmt, ...);
+void mg_ws_upgrade(struct mg_connection *, struct mg_http_message *,
+                   const char *fmt, ...);
+size_t mg_ws_send(struct mg_connection *, const void *buf, size_t len, int op);
+size_t mg_ws_wrap(struct mg_connection *, size_t len, int op);
+size_t mg_ws_printf(struct mg_connection *c, int op, const char *fmt, ...);
+size_t mg_ws_vprintf(struct mg_connection *c, int op, const char *fmt,
+                     va_list *);
+// wasmgoose extensions: one frame with an explicit FIN bit (to send a message
+// in fragments: op, then WEBSOCKET_OP_CONTINUE frames, the last with fin), and
+// the close handshake with a status code and reason (code 0: no payload).
+size_t mg_ws_send_frame(struct mg_connection *c, const void *buf, size_t len,
+                        int op, bool fin);
+void mg_ws_close(struct mg_connection *c, uint16_t code, const char *reason,
+                 size_t reason_len);
+
+// ---- Hashing and encoding ---------------------------------------------------------
+typedef struct {
+  uint32_t state[5];
+  uint32_t count[2];
+  unsigned char buffer[64];
+} mg_sha1_ctx;
+void mg_sha1_init(mg_sha1_ctx *);
+void mg_sha1_update(mg_sha1_ctx *, const unsigned char *data, size_t len);
+void mg_sha1_final(unsigned char digest[20], mg_sha1_ctx *);
+// Both return the output length (0 if buf is too small or the input is bad);
+// the output is NUL-terminated when there is room.
+size_t mg_base64_encode(const unsigned char *p, size_t n, char *buf, size_t len);
+size_t mg_base64_decode(const char *src, size_t n, char *dst, size_t len);
+
 // ---- Driver interface (private to wasmgoose) -----------------------------------
 // The protocol code above never touches sockets. A driver (src/sock_posix.c for
 // native builds, wasm/driver.c for WebAssembly) provides these functions and

@@ -10,8 +10,18 @@
 // http_parse() flags
 #define HTTP_RESPONSE 1  // the start line is a status line
 #define HTTP_TOO_MANY 2  // failed: more than MG_MAX_HTTP_HEADERS headers
+#define HTTP_CONN_CLOSE 4       // Connection: close
+#define HTTP_CONN_KEEP_ALIVE 8  // Connection: keep-alive
 
 // ---- Small string helpers -------------------------------------------------------
+// mg_str_n() that can be inlined
+static struct mg_str str_n(const char *s, size_t n) {
+  struct mg_str r;
+  r.buf = (char *) s;
+  r.len = n;
+  return r;
+}
+
 static int lc(int ch) {
   return ch >= 'A' && ch <= 'Z' ? ch + 'a' - 'A' : ch;
 }
@@ -36,8 +46,9 @@ static int hex_val(int ch) {
 
 // RFC 9110 token characters: ALPHA, DIGIT and !#$%&'*+-.^_`|~ (a bitmap)
 static bool is_tchar(int ch) {
-  static const uint32_t map[4] = {0, 0x03ff6cfa, 0xc7fffffe, 0x57ffffff};
-  return ch >= 0 && ch < 128 && (map[ch >> 5] >> (ch & 31) & 1) != 0;
+  static const uint32_t map[8] = {0, 0x03ff6cfa, 0xc7fffffe, 0x57ffffff};
+  unsigned char u = (unsigned char) ch;
+  return (map[u >> 5] >> (u & 31) & 1) != 0;
 }
 
 // Case-insensitive comparison of a with the first n bytes of b
@@ -55,20 +66,24 @@ static bool eq(struct mg_str a, const char *b) {
   return a.len == n && memcmp(a.buf, b, n) == 0;
 }
 
-static bool ieq(struct mg_str a, const char *b) {
-  return ieq_n(a, b, strlen(b));
+// Case-insensitive comparison of a with `lower`, which has no capitals
+static bool ieq(struct mg_str a, const char *lower) {
+  size_t i, n = strlen(lower);
+  if (a.len != n) return false;
+  for (i = 0; i < n && lc((unsigned char) a.buf[i]) == lower[i]; i++) (void) 0;
+  return i == n;
 }
 
-static bool has_prefix(struct mg_str s, const char *p) {
-  size_t n = strlen(p);
-  return s.len >= n && ieq_n(mg_str_n(s.buf, n), p, n);
+static bool has_prefix(struct mg_str s, const char *lower) {
+  size_t n = strlen(lower);
+  return s.len >= n && ieq(str_n(s.buf, n), lower);
 }
 
 // s[0..n) without surrounding spaces and tabs
 static struct mg_str trim(const char *s, size_t n) {
   while (n > 0 && is_ws(*s)) s++, n--;
   while (n > 0 && is_ws(s[n - 1])) n--;
-  return mg_str_n(s, n);
+  return str_n(s, n);
 }
 
 // Copies s[0..n) into dst as a C string; false (dst emptied) if it won't fit
@@ -82,64 +97,77 @@ static bool copy_str(char *dst, size_t dlen, const char *s, size_t n) {
 }
 
 // Writes v in the given base (lowercase digits) to p; returns the digit count
-static size_t put_num(char *p, uint64_t v, unsigned base) {
-  char tmp[24];
-  size_t n = 0, i;
-  do {
-    tmp[n++] = "0123456789abcdef"[v % base];
-    v /= base;
-  } while (v > 0);
-  for (i = 0; i < n; i++) p[i] = tmp[n - 1 - i];
+static size_t put_num(char *p, size_t v, unsigned base) {
+  size_t t = v, n = 1, i;
+  while (t >= base) t /= base, n++;
+  for (i = n; i-- > 0; v /= base) p[i] = "0123456789abcdef"[v % base];
   return n;
 }
 
+static bool status_has_body(int status) {
+  return status >= 200 && status != 204 && status != 304;
+}
+
 // ---- Head parsing ---------------------------------------------------------------
-// No control characters but HTAB in s[0..n). Words of 8 bytes are checked at
-// once ("has a byte < 0x20 or == 0x7f", which may flag a few more bytes: the
-// exact check below then decides).
-static bool text_ok(const unsigned char *s, size_t n) {
+// What http_parse() learns besides hm: flags and the framing headers, noted
+// while the headers are split so that nothing has to look them up again.
+struct http_info {
+  unsigned flags;    // HTTP_RESPONSE, HTTP_TOO_MANY, HTTP_CONN_*
+  int clen;          // Content-Length: 1 present (value cl), 0 absent, -1 invalid
+  unsigned nte;      // number of Transfer-Encoding headers
+  struct mg_str te;  // the first one's value
+  uint64_t cl;       // the body length (also without Content-Length)
+};
+
+// Index of the first control character or DEL (CR, LF and HTAB included) in
+// s[i..n), or n. Words of 8 bytes are tested at once ("has a byte < 0x20 or
+// == 0x7f", which may also flag bytes above the first such one).
+static size_t skip_text(const unsigned char *s, size_t i, size_t n) {
   const uint64_t ones = 0x0101010101010101ULL, highs = ones << 7;
-  size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     uint64_t x, y;
     memcpy(&x, s + i, 8);
     y = x ^ (ones * 0x7f);
-    if ((((x - ones * 0x20) & ~x) | ((y - ones) & ~y)) & highs) break;
+    x = (((x - ones * 0x20) & ~x) | ((y - ones) & ~y)) & highs;
+    if (x != 0) {
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+      return i + (size_t) __builtin_ctzll(x) / 8;  // the lowest flag is exact
+#else
+      break;
+#endif
+    }
   }
-  for (; i < n; i++) {
-    if ((s[i] < ' ' && s[i] != '\t') || s[i] == 0x7f) return false;
-  }
-  return true;
+  while (i < n && s[i] >= ' ' && s[i] != 0x7f) i++;
+  return i;
+}
+
+// Takes the line at s[*i..n): *e is set where its text ends (before "\r\n" or
+// "\n") and *i past the break. Returns 1, 0 if the break has not arrived yet,
+// or -1 on a control character but HTAB, DEL, or a CR not before LF.
+static int take_line(const unsigned char *s, size_t *i, size_t n, size_t *e) {
+  size_t k = *i;
+  while ((k = skip_text(s, k, n)) < n && s[k] == '\t') k++;
+  if (k >= n || (s[k] == '\r' && k + 1 == n)) return 0;
+  if (s[k] != '\n' && (s[k] != '\r' || s[k + 1] != '\n')) return -1;
+  *e = k;
+  *i = k + 1 + (s[k] == '\r');
+  return 1;
 }
 
 int mg_http_get_request_len(const unsigned char *buf, size_t buf_len) {
-  size_t start = 0, end;
+  size_t i = 0, start, e;
   bool seen = false;  // a non-empty line was seen: leading empty lines are skipped
+  int r;
   if (buf_len > (size_t) INT32_MAX) buf_len = (size_t) INT32_MAX;
-  while (start < buf_len) {
-    const unsigned char *nl =
-        (const unsigned char *) memchr(buf + start, '\n', buf_len - start);
-    end = nl == NULL ? buf_len : (size_t) (nl - buf);
-    if (end > start && buf[end - 1] == '\r') end--;  // CR allowed before LF only
-    if (!text_ok(buf + start, end - start)) return -1;
-    if (nl == NULL) break;
-    if (end > start) {
+  for (;;) {
+    start = i;
+    if ((r = take_line(buf, &i, buf_len, &e)) <= 0) return r;
+    if (e > start) {
       seen = true;
     } else if (seen) {
-      return (int) (nl - buf + 1);
+      return (int) i;
     }
-    start = (size_t) (nl - buf + 1);
   }
-  return 0;
-}
-
-// The line at *p (without its line break); moves *p past it. The head has been
-// validated, so the line break exists.
-static struct mg_str next_line(const char **p, const char *end) {
-  const char *s = *p, *e = (const char *) memchr(s, '\n', (size_t) (end - s));
-  *p = e + 1;
-  if (e > s && e[-1] == '\r') e--;
-  return mg_str_n(s, (size_t) (e - s));
 }
 
 // Request targets accepted: origin-form ("/..."), absolute-form (scheme ":"
@@ -160,136 +188,157 @@ static bool target_ok(struct mg_str method, struct mg_str t) {
 // Parses the start line into hm; returns 0 (malformed), 1 (request) or
 // HTTP_RESPONSE + 1 (status line).
 static int parse_start(struct mg_str l, struct mg_http_message *hm) {
-  const char *sp1 = (const char *) memchr(l.buf, ' ', l.len), *sp2, *end;
+  const char *p = l.buf, *end = l.buf + l.len, *q = NULL;
+  bool tok = true, tab = false;  // the method is a token; the target has a HTAB
   size_t i;
-  if (sp1 == NULL || sp1 == l.buf) return 0;
-  end = l.buf + l.len;
-  sp2 = (const char *) memchr(sp1 + 1, ' ', (size_t) (end - sp1 - 1));
-  if (sp2 == NULL) sp2 = end;
-  hm->method = mg_str_n(l.buf, (size_t) (sp1 - l.buf));
-  hm->uri = mg_str_n(sp1 + 1, (size_t) (sp2 - sp1 - 1));
-  hm->proto = mg_str_n(sp2 + (sp2 < end), (size_t) (end - sp2 - (sp2 < end)));
-  if (has_prefix(hm->method, "HTTP/")) {  // "HTTP/1.1 200 OK"
+  for (; p < end && *p != ' '; p++) tok = tok & is_tchar(*p);
+  if (p == end || p == l.buf) return 0;
+  hm->method = str_n(l.buf, (size_t) (p - l.buf));
+  for (hm->uri.buf = (char *) ++p; p < end && *p != ' '; p++) {
+    tab = tab | (*p == '\t');
+    if (*p == '?' && q == NULL) q = p;
+  }
+  hm->uri.len = (size_t) (p - hm->uri.buf);
+  hm->proto = str_n(p + (p < end), (size_t) (end - p - (p < end)));
+  if (has_prefix(hm->method, "http/")) {  // "HTTP/1.1 200 OK"
     if (hm->uri.len != 3) return 0;
     for (i = 0; i < 3; i++) {
       if (!is_digit(hm->uri.buf[i])) return 0;
     }
     return HTTP_RESPONSE + 1;
   }
-  if (sp2 == end || memchr(l.buf, '\t', l.len) != NULL || hm->uri.len == 0) return 0;
-  for (i = 0; i < hm->method.len; i++) {
-    if (!is_tchar(hm->method.buf[i])) return 0;
-  }
+  // A HTAB elsewhere fails too: the method is a token, the version exact
+  if (p == end || hm->uri.len == 0 || !tok || tab) return 0;
   if (!eq(hm->proto, "HTTP/1.1") && !eq(hm->proto, "HTTP/1.0")) return 0;
   if (!target_ok(hm->method, hm->uri)) return 0;
-  if ((sp1 = (const char *) memchr(hm->uri.buf, '?', hm->uri.len)) != NULL) {
-    hm->query = mg_str_n(sp1 + 1, (size_t) (hm->uri.buf + hm->uri.len - sp1 - 1));
-    hm->uri.len = (size_t) (sp1 - hm->uri.buf);
+  if (q != NULL) {
+    hm->query = str_n(q + 1, (size_t) (p - q - 1));
+    hm->uri.len = (size_t) (q - hm->uri.buf);
   }
   return 1;
 }
 
-// "Name: value" with a token name, no space before ':' and no obs-fold
-static bool parse_header(struct mg_str l, struct mg_http_header *h) {
-  size_t i = 0;
-  while (i < l.len && is_tchar(l.buf[i])) i++;
-  if (i == 0 || i == l.len || l.buf[i] != ':') return false;
-  h->name = mg_str_n(l.buf, i);
-  h->value = trim(l.buf + i + 1, l.len - i - 1);
+// The "close" and "keep-alive" tokens of a Connection list, as HTTP_CONN_*
+static unsigned conn_tokens(struct mg_str v) {
+  unsigned bits = 0;
+  size_t j, k;
+  for (j = 0; j < v.len; j = k + 1) {
+    struct mg_str t;
+    for (k = j; k < v.len && v.buf[k] != ','; k++) (void) 0;
+    t = trim(v.buf + j, k - j);
+    if (ieq(t, "close")) bits |= HTTP_CONN_CLOSE;
+    if (ieq(t, "keep-alive")) bits |= HTTP_CONN_KEEP_ALIVE;
+  }
+  return bits;
+}
+
+// Content-Length: 1 to 15 digits, the same in every copy
+static void note_clen(struct http_info *in, struct mg_str v) {
+  uint64_t x = 0;
+  size_t k;
+  if (in->clen < 0) return;
+  for (k = 0; k < v.len && k < 16 && is_digit(v.buf[k]); k++) {
+    x = x * 10 + (uint64_t) (v.buf[k] - '0');
+  }
+  if (k == 0 || k != v.len || k > 15 || (in->clen > 0 && x != in->cl)) {
+    in->clen = -1;
+  } else {
+    in->clen = 1, in->cl = x;
+  }
+}
+
+// Is the n-byte token s (n >= 8) `lower`, ignoring case? A word at a time:
+// in a token, ORing 0x20 into each byte folds case and otherwise only changes
+// '^' and '_', which `lower` (letters and '-') lacks.
+static bool token_is(const char *s, const char *lower, size_t n) {
+  const uint64_t fold = 0x2020202020202020ULL;
+  uint64_t a, b;
+  size_t i;
+  for (i = 0; i < n; i += 8) {
+    if (i + 8 > n) i = n - 8;  // the last word overlaps the one before
+    memcpy(&a, s + i, 8);
+    memcpy(&b, lower + i, 8);
+    if ((a | fold) != b) return false;
+  }
   return true;
 }
 
-// Finds the next header called `name` from index *i on; *i moves past it
-static struct mg_http_header *hdr_find(const struct mg_http_message *hm,
-                                       const char *name, size_t *i) {
-  size_t n = strlen(name);
-  while (*i < MG_MAX_HTTP_HEADERS && hm->headers[*i].name.len > 0) {
-    const struct mg_http_header *h = &hm->headers[(*i)++];
-    if (ieq_n(h->name, name, n)) return (struct mg_http_header *) h;
+// "Name: value" with a token name, no space before ':' and no obs-fold. The
+// headers framing depends on are noted in *in (names told apart by length).
+static bool parse_header(const char *l, size_t n, struct mg_http_header *h,
+                         struct http_info *in) {
+  size_t i = 0;
+  while (is_tchar(l[i])) i++;  // l[n] is the CR or LF after the line
+  if (i == 0 || l[i] != ':') return false;
+  h->name = str_n(l, i);
+  h->value = trim(l + i + 1, n - i - 1);
+  if (i == 10 && token_is(l, "connection", 10)) {
+    in->flags |= conn_tokens(h->value);
+  } else if (i == 14 && token_is(l, "content-length", 14)) {
+    note_clen(in, h->value);
+  } else if (i == 17 && token_is(l, "transfer-encoding", 17) && in->nte++ == 0) {
+    in->te = h->value;
   }
-  return NULL;
+  return true;
 }
 
-// Does a header called `name` hold `tok` in its comma-separated list?
-static bool hdr_has_token(const struct mg_http_message *hm, const char *name,
-                          const char *tok) {
-  size_t i = 0, j, k;
-  struct mg_http_header *h;
-  while ((h = hdr_find(hm, name, &i)) != NULL) {
-    for (j = 0; j < h->value.len; j = k + 1) {
-      for (k = j; k < h->value.len && h->value.buf[k] != ','; k++) (void) 0;
-      if (ieq(trim(h->value.buf + j, k - j), tok)) return true;
-    }
-  }
-  return false;
-}
-
-// Content-Length: 1 and *cl set if present, 0 if absent, -1 if invalid
-// (not all digits, too long, or repeated with a different value)
-static int http_clen(const struct mg_http_message *hm, uint64_t *cl) {
-  size_t i = 0, k;
-  int found = 0;
-  struct mg_http_header *h;
-  while ((h = hdr_find(hm, "Content-Length", &i)) != NULL) {
-    uint64_t v = 0;
-    if (h->value.len == 0 || h->value.len > 15) return -1;
-    for (k = 0; k < h->value.len; k++) {
-      if (!is_digit(h->value.buf[k])) return -1;
-      v = v * 10 + (uint64_t) (h->value.buf[k] - '0');
-    }
-    if (found && v != *cl) return -1;
-    *cl = v, found = 1;
-  }
-  return found;
-}
-
-static bool status_has_body(int status) {
-  return status >= 200 && status != 204 && status != 304;
-}
-
-// mg_http_parse() that also reports HTTP_RESPONSE / HTTP_TOO_MANY in *flags
+// mg_http_parse() that also fills *in. One pass over the head both validates
+// its bytes and splits it; a malformed line only makes the result -1 once the
+// head is complete and free of bad bytes (as mg_http_get_request_len says).
 static int http_parse(const char *s, size_t len, struct mg_http_message *hm,
-                      unsigned *flags) {
-  int n = mg_http_get_request_len((const unsigned char *) s, len), kind;
-  const char *p = s, *end = s + (n > 0 ? n : 0);
-  size_t i = 0, rest = len - (size_t) (end - s);
-  uint64_t cl = 0;
-  struct mg_str line;
-  *flags = 0;
-  if (n <= 0) return n;
-  while (*p == '\r' || *p == '\n') p++;  // empty lines before the start line
+                      struct http_info *in) {
+  const unsigned char *u = (const unsigned char *) s;
+  size_t i = 0, start, e, nh = 0, rest, lim = len;
+  int r, kind;
+  bool ok;
+  if (lim > (size_t) INT32_MAX) lim = (size_t) INT32_MAX;  // as for the length
+  memset(in, 0, sizeof(*in));
+  do {  // empty lines before the start line are skipped
+    start = i;
+    if ((r = take_line(u, &i, lim, &e)) <= 0) return r;
+  } while (e == start);
   memset(hm, 0, offsetof(struct mg_http_message, headers));
-  if ((kind = parse_start(next_line(&p, end), hm)) == 0) return -1;
-  *flags = (unsigned) kind - 1;
-  hm->head = mg_str_n(hm->method.buf, (size_t) (end - hm->method.buf));
-  while ((line = next_line(&p, end)).len > 0) {
-    if (i >= MG_MAX_HTTP_HEADERS) {
-      *flags |= HTTP_TOO_MANY;
-      return -1;
+  ok = (kind = parse_start(str_n(s + start, e - start), hm)) != 0;
+  if (ok) in->flags = (unsigned) kind - 1;
+  for (;;) {
+    start = i;
+    if ((r = take_line(u, &i, lim, &e)) <= 0) {
+      in->flags = 0;
+      return r;
     }
-    if (!parse_header(line, &hm->headers[i++])) return -1;
+    if (e == start) break;  // the empty line that ends the head
+    if (ok && nh >= MG_MAX_HTTP_HEADERS) {
+      in->flags |= HTTP_TOO_MANY;
+      ok = false;
+    }
+    ok = ok && parse_header(s + start, e - start, &hm->headers[nh++], in);
   }
+  if (!ok || in->clen < 0) return -1;
   // The list ends at the first empty name: one terminator is enough (zeroing
   // every unused entry cost more than the rest of the parse)
-  if (i < MG_MAX_HTTP_HEADERS) memset(&hm->headers[i], 0, sizeof(hm->headers[0]));
-  if ((kind = http_clen(hm, &cl)) < 0) return -1;
-  if (kind == 0) {  // no Content-Length: a response runs until the close
-    cl = (*flags & HTTP_RESPONSE) && status_has_body(mg_http_status(hm)) ? rest : 0;
+  if (nh < MG_MAX_HTTP_HEADERS) memset(&hm->headers[nh], 0, sizeof(hm->headers[0]));
+  hm->head = str_n(hm->method.buf, (size_t) (s + i - hm->method.buf));
+  rest = len - i;
+  if (in->clen == 0) {  // no Content-Length: a response runs until the close
+    bool to_close = (in->flags & HTTP_RESPONSE) && status_has_body(mg_http_status(hm));
+    in->cl = to_close ? rest : 0;
   }
-  hm->body = mg_str_n(end, cl < rest ? (size_t) cl : rest);
-  hm->message = mg_str_n(hm->head.buf, hm->head.len + hm->body.len);
-  return n;
+  hm->body = str_n(s + i, in->cl < rest ? (size_t) in->cl : rest);
+  hm->message = str_n(hm->head.buf, hm->head.len + hm->body.len);
+  return (int) i;
 }
 
 int mg_http_parse(const char *s, size_t len, struct mg_http_message *hm) {
-  unsigned flags;
-  return http_parse(s, len, hm, &flags);
+  struct http_info in;
+  return http_parse(s, len, hm, &in);
 }
 
 struct mg_str *mg_http_get_header(struct mg_http_message *hm, const char *name) {
-  size_t i = 0;
-  struct mg_http_header *h = hdr_find(hm, name, &i);
-  return h == NULL ? NULL : &h->value;
+  size_t i, n = strlen(name);
+  for (i = 0; i < MG_MAX_HTTP_HEADERS && hm->headers[i].name.len > 0; i++) {
+    if (ieq_n(hm->headers[i].name, name, n)) return &hm->headers[i].value;
+  }
+  return NULL;
 }
 
 int mg_http_status(const struct mg_http_message *hm) {
@@ -322,10 +371,10 @@ struct mg_str mg_http_get_header_var(struct mg_str s, struct mg_str v) {
       ve = i;
     }
     if (ke - ks == v.len && memcmp(s.buf + ks, v.buf, v.len) == 0) {
-      return mg_str_n(s.buf + vs, ve - vs);
+      return str_n(s.buf + vs, ve - vs);
     }
   }
-  return mg_str_n(NULL, 0);
+  return str_n(NULL, 0);
 }
 
 struct mg_str mg_http_var(struct mg_str buf, struct mg_str name) {
@@ -336,11 +385,11 @@ struct mg_str mg_http_var(struct mg_str buf, struct mg_str name) {
     eq = (const char *) memchr(buf.buf + i, '=', k - i);
     if ((size_t) ((eq ? eq : buf.buf + k) - (buf.buf + i)) == name.len &&
         memcmp(buf.buf + i, name.buf, name.len) == 0) {
-      return eq ? mg_str_n(eq + 1, (size_t) (buf.buf + k - eq - 1))
-                : mg_str_n(buf.buf + k, 0);
+      return eq ? str_n(eq + 1, (size_t) (buf.buf + k - eq - 1))
+                : str_n(buf.buf + k, 0);
     }
   }
-  return mg_str_n(NULL, 0);
+  return str_n(NULL, 0);
 }
 
 // Decodes %XX (and '+' when form is set); returns the length, -2 when `to`
@@ -464,7 +513,7 @@ void mg_http_creds(struct mg_http_message *hm, char *user, size_t ulen,
   struct mg_str *v = mg_http_get_header(hm, "Authorization"), t;
   if (ulen > 0) user[0] = '\0';
   if (plen > 0) pass[0] = '\0';
-  if (v != NULL && has_prefix(*v, "Basic ")) {
+  if (v != NULL && has_prefix(*v, "basic ")) {
     // "user:pass" is decoded into pass, then split
     struct mg_str b = trim(v->buf + 6, v->len - 6);
     int n = b64_decode(b.buf, b.len, pass, plen);
@@ -474,7 +523,7 @@ void mg_http_creds(struct mg_http_message *hm, char *user, size_t ulen,
     } else if (plen > 0) {
       pass[0] = '\0';
     }
-  } else if (v != NULL && has_prefix(*v, "Bearer ")) {
+  } else if (v != NULL && has_prefix(*v, "bearer ")) {
     t = trim(v->buf + 7, v->len - 7);
     copy_str(pass, plen, t.buf, t.len);
   } else if ((v = mg_http_get_header(hm, "Cookie")) != NULL &&
@@ -537,6 +586,17 @@ const char *mg_http_status_text(int status) {
   }
 }
 
+// Room for n more bytes at the end of c->send (grown as mg_iobuf_add grows
+// it); NULL when out of memory. The caller writes them and adds to len.
+static char *send_room(struct mg_connection *c, size_t n) {
+  struct mg_iobuf *io = &c->send;
+  if (io->size - io->len < n) {
+    if (mg_iobuf_add(io, io->len, NULL, n) == 0) return NULL;
+    io->len -= n;
+  }
+  return (char *) io->buf + io->len;
+}
+
 static bool put(struct mg_connection *c, const void *buf, size_t len) {
   return len == 0 || mg_iobuf_add(&c->send, c->send.len, buf, len) != 0;
 }
@@ -561,36 +621,52 @@ static size_t fill_slot(struct mg_connection *c, size_t ofs, size_t width,
   return width - n;
 }
 
-// Appends the status line, hdrs and the framing headers, ending with the
-// empty line. Content-Length is blen, or a slot of HTTP_LEN_SLOT spaces ending
-// 4 bytes before the returned offset when `known` is false. Statuses without
-// a body get no Content-Length. Returns the offset of the body, 0 on failure.
+// Appends, in one go, the status line, hdrs, the framing headers, the empty
+// line and (but for HEAD requests) the blen-byte body. When the length is not
+// `known` there is no body yet and Content-Length is a slot of HTTP_LEN_SLOT
+// spaces ending 4 bytes before the returned offset. Statuses without a body
+// get no Content-Length. Returns the offset of the body, 0 on failure.
 static size_t http_head(struct mg_connection *c, int status, const char *hdrs,
-                        size_t hlen, size_t blen, bool known) {
+                        size_t hlen, bool known, const void *body, size_t blen) {
   const char *reason = mg_http_status_text(status);
-  size_t rlen = strlen(reason), n = 9;
-  char line[80];
-  memcpy(line, "HTTP/1.1 ", 9);
-  n += put_num(line + n, (uint64_t) (status < 0 ? 0 : status), 10);
-  line[n++] = ' ';
-  memcpy(line + n, reason, rlen);
-  n += rlen;
-  line[n++] = '\r', line[n++] = '\n';
-  if (!put(c, line, n) || !put(c, hdrs, hdrs == NULL ? 0 : hlen)) return 0;
-  n = 0;
+  size_t rlen = strlen(reason), bn = 0, ofs;
+  char *p, *p0;
+  if (hdrs == NULL) hdrs = "", hlen = 0;
+  if (known && !c->is_head) bn = blen;
+  // 81: "HTTP/1.1 ", 10 digits, " ", CRLF, Connection, Content-Length, 2 CRLF
+  if (hlen > SIZE_MAX / 4 || bn > SIZE_MAX / 4 ||
+      (p = p0 = send_room(c, 81 + rlen + hlen + bn)) == NULL) {
+    return 0;
+  }
+  memcpy(p, "HTTP/1.1 ", 9);
+  p += 9;
+  p += put_num(p, (size_t) (status < 0 ? 0 : status), 10);
+  *p++ = ' ';
+  memcpy(p, reason, rlen);
+  p += rlen;
+  *p++ = '\r', *p++ = '\n';
+  memcpy(p, hdrs, hlen);
+  p += hlen;
   if (c->is_close_after) {
-    memcpy(line, "Connection: close\r\n", 19);
-    n = 19;
+    memcpy(p, "Connection: close\r\n", 19);
+    p += 19;
   }
   if (status_has_body(status)) {
-    memcpy(line + n, "Content-Length: ", 16);
-    n += 16;
-    if (!known) memset(line + n, ' ', HTTP_LEN_SLOT);
-    n += known ? put_num(line + n, blen, 10) : HTTP_LEN_SLOT;
-    line[n++] = '\r', line[n++] = '\n';
+    memcpy(p, "Content-Length: ", 16);
+    p += 16;
+    if (!known) memset(p, ' ', HTTP_LEN_SLOT);
+    p += known ? put_num(p, blen, 10) : HTTP_LEN_SLOT;
+    *p++ = '\r', *p++ = '\n';
   }
-  line[n++] = '\r', line[n++] = '\n';
-  return put(c, line, n) ? c->send.len : 0;
+  *p++ = '\r', *p++ = '\n';
+  if (bn > 0 && body != NULL) {
+    memcpy(p, body, bn);
+  } else if (bn > 0) {
+    memset(p, 0, bn);  // as mg_iobuf_add() reads a NULL buffer
+  }
+  ofs = c->send.len + (size_t) (p - p0);
+  c->send.len = ofs + bn;
+  return ofs;
 }
 
 // Ends a reply whose head starts at `start` and body at `body`
@@ -611,16 +687,15 @@ static void http_end_reply(struct mg_connection *c, int status, size_t start,
 
 void mg_http_reply_raw(struct mg_connection *c, int status, const char *hdrs,
                        size_t hlen, const void *body, size_t blen) {
-  size_t start = c->send.len, ofs = http_head(c, status, hdrs, hlen, blen, true);
-  if (ofs > 0 && !c->is_head && !put(c, body, blen)) ofs = 0;
-  http_end_reply(c, status, start, ofs);
+  size_t start = c->send.len;
+  http_end_reply(c, status, start, http_head(c, status, hdrs, hlen, true, body, blen));
 }
 
 void mg_http_reply(struct mg_connection *c, int status, const char *headers,
                    const char *fmt, ...) {
   size_t start = c->send.len;
-  size_t ofs = http_head(c, status, headers, headers ? strlen(headers) : 0, 0,
-                         false);
+  size_t ofs = http_head(c, status, headers, headers ? strlen(headers) : 0, false,
+                         NULL, 0);
   if (ofs > 0 && status_has_body(status)) {
     va_list ap;
     va_start(ap, fmt);
@@ -731,31 +806,30 @@ static long http_unchunk(char *b, size_t len, bool decode, size_t *dlen) {
 // chunked body is decoded in place), 0 if more input is needed, or an HTTP
 // error status (400, 413, 501). `eof`: the peer has closed.
 static int http_frame(struct mg_connection *c, struct mg_http_message *hm,
-                      size_t n, unsigned flags, bool eof, size_t *total) {
+                      size_t n, const struct http_info *in, bool eof,
+                      size_t *total) {
   char *b = (char *) c->recv.buf + n;
-  size_t avail = c->recv.len - n, i = 0, dlen = 0;
-  uint64_t cl = 0;
-  int has_cl = http_clen(hm, &cl);  // the parser has validated it
-  struct mg_http_header *te = hdr_find(hm, "Transfer-Encoding", &i);
-  if (te != NULL) {
+  size_t avail = c->recv.len - n, dlen = 0;
+  uint64_t cl = in->cl;
+  if (in->nte > 0) {
     long r;
-    if (has_cl || hdr_find(hm, "Transfer-Encoding", &i) != NULL ||
-        (!(flags & HTTP_RESPONSE) && eq(hm->proto, "HTTP/1.0"))) {
+    if (in->clen || in->nte > 1 ||
+        (!(in->flags & HTTP_RESPONSE) && eq(hm->proto, "HTTP/1.0"))) {
       return 400;  // ambiguous framing: a request smuggling attempt
     }
-    if (!ieq(te->value, "chunked")) return 501;
+    if (!ieq(in->te, "chunked")) return 501;
     r = http_unchunk(b, avail, false, &dlen);
     if (r == 0 && c->recv.len > MG_MAX_RECV_SIZE) return 413;  // still growing
     if (r <= 0) return (int) -r;
     http_unchunk(b, avail, true, &dlen);
-    hm->body = mg_str_n(b, dlen);
+    hm->body = str_n(b, dlen);
     hm->message.len = (size_t) (b + dlen - hm->message.buf);
     *total = n + (size_t) r;
-  } else if (has_cl) {
+  } else if (in->clen) {
     if (cl > MG_MAX_RECV_SIZE - n) return 413;  // must fit in c->recv
     if (avail < cl) return 0;
     *total = n + (size_t) cl;
-  } else if ((flags & HTTP_RESPONSE) && status_has_body(mg_http_status(hm))) {
+  } else if ((in->flags & HTTP_RESPONSE) && status_has_body(mg_http_status(hm))) {
     if (!eof) return 0;  // the body runs until the connection closes
     *total = c->recv.len;
   } else {
@@ -780,32 +854,31 @@ static void http_server_ev(struct mg_connection *c, int ev, void *ev_data);
 static void http_serve(struct mg_connection *c) {
   while (c->pfn == http_server_ev && !c->is_resp && c->recv.len > 0) {
     struct mg_http_message hm;
-    unsigned flags;
+    struct http_info in;
     size_t total = 0;
     int n, st;
     if (c->is_draining || c->is_closing) {  // nothing more will be answered
       mg_iobuf_del(&c->recv, 0, c->recv.len);
       break;
     }
-    n = http_parse((char *) c->recv.buf, c->recv.len, &hm, &flags);
+    n = http_parse((char *) c->recv.buf, c->recv.len, &hm, &in);
     if (n == 0 && c->recv.len <= MG_HTTP_MAX_HEAD) break;  // head incomplete
-    if (n < 0 || (flags & HTTP_RESPONSE)) {
-      http_reject(c, flags & HTTP_TOO_MANY ? 431 : 400);
+    if (n < 0 || (in.flags & HTTP_RESPONSE)) {
+      http_reject(c, in.flags & HTTP_TOO_MANY ? 431 : 400);
       break;
     }
     if (n == 0 || n > MG_HTTP_MAX_HEAD) {
       http_reject(c, 431);
       break;
     }
-    if ((st = http_frame(c, &hm, (size_t) n, flags, false, &total)) > 1) {
+    if ((st = http_frame(c, &hm, (size_t) n, &in, false, &total)) > 1) {
       http_reject(c, st);
       break;
     }
     if (!c->is_http_body) {  // first complete sight of this head
       c->is_head = eq(hm.method, "HEAD");
-      c->is_close_after = hdr_has_token(&hm, "Connection", "close") ||
-                          (hm.proto.buf[7] == '0' &&
-                           !hdr_has_token(&hm, "Connection", "keep-alive"));
+      c->is_close_after = (in.flags & HTTP_CONN_CLOSE) ||
+                          (hm.proto.buf[7] == '0' && !(in.flags & HTTP_CONN_KEEP_ALIVE));
       c->is_http_body = c->is_resp = 1;  // is_resp catches an answer from HDRS
       mg_call(c, MG_EV_HTTP_HDRS, &hm);
       if (!c->is_resp) {  // answered already: the body is not wanted, close
@@ -857,12 +930,12 @@ static void http_client_ev(struct mg_connection *c, int ev, void *ev_data) {
   while ((ev == MG_EV_READ || ev == MG_EV_CLOSE) && c->pfn == http_client_ev &&
          c->recv.len > 0) {
     struct mg_http_message hm;
-    unsigned flags;
+    struct http_info in;
     size_t total = 0;
-    int n = http_parse((char *) c->recv.buf, c->recv.len, &hm, &flags), st = 0;
+    int n = http_parse((char *) c->recv.buf, c->recv.len, &hm, &in), st = 0;
     if (n == 0 && c->recv.len <= MG_HTTP_MAX_HEAD) break;
-    if (n > 0 && (flags & HTTP_RESPONSE)) {
-      st = http_frame(c, &hm, (size_t) n, flags, ev == MG_EV_CLOSE, &total);
+    if (n > 0 && (in.flags & HTTP_RESPONSE)) {
+      st = http_frame(c, &hm, (size_t) n, &in, ev == MG_EV_CLOSE, &total);
       if (st == 0) break;
     }
     if (st != 1) {
