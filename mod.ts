@@ -3,7 +3,7 @@
  * its API) compiled to WebAssembly, driven from TypeScript on Deno, Node.js
  * and Bun. Write Mongoose-style event handlers `(conn, ev, data) => …`; the C
  * core does the protocol work (HTTP/1.1 parsing, keep-alive, pipelining,
- * limits), the runtime owns the sockets.
+ * limits, WebSocket), the runtime owns the sockets.
  *
  * Run directly, this module serves `{"message":"Hello, World!"}`:
  * `deno run -A mod.ts [--listen URL]`.
@@ -30,8 +30,15 @@ import { runCli } from "./src/cli.ts";
 export { Manager, Timer } from "./src/manager.ts";
 export { Connection } from "./src/connection.ts";
 export { HttpMessage } from "./src/http.ts";
+export { WsMessage } from "./src/ws.ts";
 export * from "./src/constants.ts";
-export type { EventData, EventHandler, ListenOptions, TimerOptions } from "./src/types.ts";
+export type {
+  EventData,
+  EventHandler,
+  ListenOptions,
+  TimerOptions,
+  WsConnectOptions,
+} from "./src/types.ts";
 
 interface NodeProc {
   argv: string[];

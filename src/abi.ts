@@ -72,6 +72,16 @@ export interface WasmExports {
     dst: number,
     dlen: number,
   ): number;
+  /** `mg_ws_upgrade` during `MG_EV_HTTP_MSG`, with extra response header lines. */
+  mgw_ws_upgrade(c: number, hm: number, hdrs: number, hlen: number): void;
+  /** `mg_ws_connect` with extra request header lines; returns `c` or 0. */
+  mgw_ws_connect(url: number, h: number, evmask: number, hdrs: number, hlen: number): number;
+  /** `mg_ws_send`; returns the frame size. */
+  mgw_ws_send(c: number, ptr: number, len: number, op: number): number;
+  /** `mg_ws_send_frame` (one fragment with an explicit FIN bit); returns the frame size. */
+  mgw_ws_frame(c: number, ptr: number, len: number, op: number, fin: number): number;
+  /** `mg_ws_close` with a status code (0: none) and a reason. */
+  mgw_ws_close(c: number, code: number, reason: number, rlen: number): void;
 }
 
 /** The `"mgw_host"` imports that depend on the Manager (see `wasm/ABI.md`). */

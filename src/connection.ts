@@ -5,6 +5,8 @@
  */
 
 import { type Abi, encoder } from "./abi.ts";
+import { WEBSOCKET_OP_BINARY, WEBSOCKET_OP_TEXT } from "./constants.ts";
+import { HttpMessage, httpMessagePtr } from "./http.ts";
 
 /** What a Connection needs from its Manager. Internal. */
 export interface ConnectionHost {
@@ -22,6 +24,10 @@ const F_CLIENT = 1 << 1;
 const F_CLOSING = 1 << 3;
 const F_DRAINING = 1 << 4;
 const F_FULL = 1 << 5;
+const F_WEBSOCKET = 1 << 7;
+
+/** Largest payload of a WebSocket control frame (RFC 6455 5.5). */
+const MAX_CONTROL = 125;
 
 const BAD_NAME = /[\r\n\0: \t]/;
 const BAD_VALUE = /[\r\n\0]/;
@@ -30,10 +36,10 @@ const BAD_VALUE = /[\r\n\0]/;
 const frozenBlocks = new WeakMap<object, Uint8Array>();
 
 /**
- * Builds the `Name: value\r\n` block of `headers`; throws TypeError for a
- * name or value that would break the header block.
+ * Internal: builds the `Name: value\r\n` block of `headers`; throws
+ * TypeError for a name or value that would break the header block.
  */
-function headerBlock(headers: Record<string, string>): string {
+export function headerBlock(headers: Record<string, string>): string {
   let s = "";
   for (const name in headers) {
     if (!Object.prototype.hasOwnProperty.call(headers, name)) continue;
@@ -81,7 +87,8 @@ let setConnectionAddrs: (
  * One connection of a {@link Manager}: a listener, an accepted connection or
  * an outbound one. Connections are created by the Manager and handed to event
  * handlers. After `MG_EV_CLOSE` the connection is dead: its methods throw
- * `Error("connection closed")` (`send` returns false, `close` does nothing).
+ * `Error("connection closed")` (`send` returns false, `wsSend` and
+ * `wsSendFrame` return 0, `close` and `wsClose` do nothing).
  *
  * @example
  * ```ts
@@ -278,6 +285,19 @@ export class Connection {
   }
 
   /**
+   * Whether this is a WebSocket connection (its handshake is done: from
+   * `MG_EV_WS_OPEN` on).
+   *
+   * @example
+   * ```ts
+   * for (const c of mgr.connections) if (c.isWebsocket) c.wsSend("news");
+   * ```
+   */
+  get isWebsocket(): boolean {
+    return this.#c !== 0 && (this.#info(1) & F_WEBSOCKET) !== 0;
+  }
+
+  /**
    * Bytes received and not yet consumed by the protocol.
    *
    * @example
@@ -418,6 +438,172 @@ export class Connection {
   }
 
   /**
+   * Accepts a WebSocket handshake: call it while handling `MG_EV_HTTP_MSG`,
+   * with that event's message. The C core answers `101 Switching Protocols`
+   * (with `headers` added to the response) and fires `MG_EV_WS_OPEN`; from
+   * then on the connection gets `MG_EV_WS_MSG` and `MG_EV_WS_CTL`. A request
+   * that is not a valid WebSocket handshake is answered `400`. Throws
+   * TypeError if a header name or value contains CR, LF or NUL (or a name
+   * contains ':' or whitespace), or if `hm` is not a live `HttpMessage`.
+   *
+   * To accept a subprotocol, read the client's offer and echo one back.
+   *
+   * @example
+   * ```ts
+   * mgr.listen("http://0.0.0.0:8000", (c, ev, data) => {
+   *   if (ev !== MG_EV_HTTP_MSG) return;
+   *   const hm = data as HttpMessage;
+   *   if (hm.uri !== "/ws") return c.reply(404, "not found\n");
+   *   const offered = hm.header("sec-websocket-protocol") ?? "";
+   *   if (offered.split(",").map((p) => p.trim()).includes("chat")) {
+   *     c.wsUpgrade(hm, { "Sec-WebSocket-Protocol": "chat" });
+   *   } else {
+   *     c.wsUpgrade(hm);
+   *   }
+   * });
+   * ```
+   */
+  wsUpgrade(hm: HttpMessage, headers?: Record<string, string>): void {
+    const c = this.#c;
+    if (c === 0) throw closedError();
+    if (!(hm instanceof HttpMessage)) {
+      throw new TypeError("wsUpgrade() needs the HttpMessage of MG_EV_HTTP_MSG");
+    }
+    const hmPtr = httpMessagePtr(hm);
+    let hb: Uint8Array | undefined;
+    let hs = "";
+    if (headers !== undefined) {
+      if (Object.isFrozen(headers)) hb = frozenBlock(headers);
+      else hs = headerBlock(headers);
+    }
+    const abi = this.#abi;
+    try {
+      let hptr: number, hlen: number;
+      if (hb !== undefined) {
+        hptr = abi.putBytes(hb);
+        hlen = hb.length;
+      } else {
+        hptr = abi.stage(hs.length * 3);
+        hlen = hs.length === 0 ? 0 : encoder.encodeInto(hs, abi.stageView).written;
+      }
+      abi.x.mgw_ws_upgrade(c, hmPtr, hptr, hlen);
+    } catch (e) {
+      throw this.#host.fail(e);
+    }
+  }
+
+  /**
+   * Sends one WebSocket message (a single frame with FIN set). `op` defaults
+   * to `WEBSOCKET_OP_TEXT` for a string (sent UTF-8 encoded) and
+   * `WEBSOCKET_OP_BINARY` for bytes; `WEBSOCKET_OP_PING` and
+   * `WEBSOCKET_OP_PONG` send control frames (at most 125 bytes). Returns the
+   * size of the frame queued (header included), or 0 if the connection is
+   * closed. Throws RangeError for an opcode outside 0-15 or an oversized
+   * control frame.
+   *
+   * @example
+   * ```ts
+   * c.wsSend("hello");
+   * c.wsSend(new Uint8Array([1, 2, 3]));
+   * c.wsSend(JSON.stringify({ n: 1 }), WEBSOCKET_OP_TEXT);
+   * c.wsSend("", WEBSOCKET_OP_PING);
+   * ```
+   */
+  wsSend(data: string | Uint8Array, op?: number): number {
+    const o = op ?? (typeof data === "string" ? WEBSOCKET_OP_TEXT : WEBSOCKET_OP_BINARY);
+    return this.#wsOut(data, o, -1);
+  }
+
+  /**
+   * Sends one WebSocket frame with an explicit FIN bit, to send a message in
+   * fragments: the first frame with `WEBSOCKET_OP_TEXT` or
+   * `WEBSOCKET_OP_BINARY` and `fin` false, then `WEBSOCKET_OP_CONTINUE`
+   * frames, the last one with `fin` true. A text message may be split
+   * anywhere, even inside a UTF-8 sequence (when `data` is bytes). Returns the
+   * size of the frame queued, or 0 if the connection is closed.
+   *
+   * @example
+   * ```ts
+   * c.wsSendFrame("Hello, ", WEBSOCKET_OP_TEXT, false);
+   * c.wsSendFrame("World", WEBSOCKET_OP_CONTINUE, false);
+   * c.wsSendFrame("!", WEBSOCKET_OP_CONTINUE, true); // the peer gets "Hello, World!"
+   * ```
+   */
+  wsSendFrame(data: string | Uint8Array, op: number, fin: boolean): number {
+    return this.#wsOut(data, op, fin ? 1 : 0);
+  }
+
+  /** `mgw_ws_send` (`fin` < 0) or `mgw_ws_frame`. */
+  #wsOut(data: string | Uint8Array, op: number, fin: number): number {
+    if (!Number.isInteger(op) || op < 0 || op > 15) {
+      throw new RangeError(`invalid WebSocket opcode ${op}`);
+    }
+    const c = this.#c;
+    if (c === 0) return 0;
+    const abi = this.#abi;
+    let ptr: number, len: number;
+    try {
+      if (typeof data === "string") {
+        ptr = abi.stage(data.length * 3);
+        len = data.length === 0 ? 0 : encoder.encodeInto(data, abi.stageView).written;
+      } else if (data.buffer === abi.memory.buffer) {
+        ptr = data.byteOffset; // a view into WASM memory (an echo): no copy
+        len = data.length;
+      } else {
+        len = data.length;
+        ptr = abi.stage(len);
+        abi.u8.set(data, ptr);
+      }
+    } catch (e) {
+      throw this.#host.fail(e);
+    }
+    if (op >= 8 && len > MAX_CONTROL) {
+      throw new RangeError(`WebSocket control frame of ${len} bytes (at most ${MAX_CONTROL})`);
+    }
+    try {
+      return fin < 0
+        ? abi.x.mgw_ws_send(c, ptr, len, op)
+        : abi.x.mgw_ws_frame(c, ptr, len, op, fin);
+    } catch (e) {
+      throw this.#host.fail(e);
+    }
+  }
+
+  /**
+   * Starts the WebSocket closing handshake: sends a close frame with `code`
+   * (default 1000, normal closure; 0 sends a close frame without a status)
+   * and `reason` (at most 123 bytes of UTF-8); the connection closes once the
+   * peer answers. Does nothing on a connection that is already closed.
+   * Throws RangeError for a code a close frame may not carry (valid: 1000-1003,
+   * 1007-1014, 3000-4999) or a reason that is too long.
+   *
+   * @example
+   * ```ts
+   * c.wsClose(); // 1000
+   * c.wsClose(1008, "policy violation");
+   * ```
+   */
+  wsClose(code = 1000, reason = ""): void {
+    if (!isSendableCloseCode(code) || (code === 0 && reason.length > 0)) {
+      throw new RangeError(`invalid WebSocket close code ${code}`);
+    }
+    const c = this.#c;
+    if (c === 0) return;
+    const rlen = reason.length === 0 ? 0 : encoder.encode(reason).length;
+    if (rlen > MAX_CONTROL - 2) {
+      throw new RangeError(`WebSocket close reason of ${rlen} bytes (at most ${MAX_CONTROL - 2})`);
+    }
+    const abi = this.#abi;
+    try {
+      const ptr = abi.stage(rlen);
+      if (rlen > 0) encoder.encodeInto(reason, abi.stageView);
+      abi.x.mgw_ws_close(c, code, ptr, rlen);
+    } catch (e) {
+      throw this.#host.fail(e);
+    }
+  }
+
+  /**
    * Closes the connection once its queued output is sent.
    *
    * @example
@@ -454,6 +640,13 @@ export class Connection {
       throw this.#host.fail(e);
     }
   }
+}
+
+/** Whether a close frame may carry `code` (0: no status code). */
+function isSendableCloseCode(code: number): boolean {
+  if (!Number.isInteger(code)) return false;
+  return code === 0 || (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+    (code >= 3000 && code <= 4999);
 }
 
 /** Internal: creates a Connection for the C pointer `c`. */

@@ -123,29 +123,38 @@ export const MG_EV_HTTP_HDRS = 10;
  */
 export const MG_EV_HTTP_MSG = 11;
 /**
- * WebSocket handshake done. Event data: the upgrade request (`HttpMessage`).
+ * WebSocket handshake done. Event data: an `HttpMessage`: the upgrade request
+ * (server side) or the `101` response (client side).
  *
  * @example
  * ```ts
- * if (ev === MG_EV_WS_OPEN) console.log("ws open");
+ * if (ev === MG_EV_WS_OPEN) c.wsSend("welcome");
  * ```
  */
 export const MG_EV_WS_OPEN = 12;
 /**
- * WebSocket message, text or binary.
+ * WebSocket message, text or binary (fragments already reassembled). Event
+ * data: a `WsMessage`, valid during the call only.
  *
  * @example
  * ```ts
- * if (ev === MG_EV_WS_MSG) console.log("ws message");
+ * if (ev === MG_EV_WS_MSG) {
+ *   const msg = data as WsMessage;
+ *   c.wsSend(msg.data, msg.op); // echo
+ * }
  * ```
  */
 export const MG_EV_WS_MSG = 13;
 /**
- * WebSocket control message.
+ * WebSocket control frame (ping, pong, close). Event data: a `WsMessage`,
+ * valid during the call only. Pings are answered and closes echoed by the C
+ * core.
  *
  * @example
  * ```ts
- * if (ev === MG_EV_WS_CTL) console.log("ws control frame");
+ * if (ev === MG_EV_WS_CTL && (data as WsMessage).op === WEBSOCKET_OP_PONG) {
+ *   console.log("pong");
+ * }
  * ```
  */
 export const MG_EV_WS_CTL = 14;
@@ -230,6 +239,62 @@ export const MG_EV_MODBUS_REQ = 22;
  * ```
  */
 export const MG_EV_USER = 23;
+
+/**
+ * WebSocket opcode: continuation frame (a fragment after the first).
+ *
+ * @example
+ * ```ts
+ * c.wsSendFrame("Hel", WEBSOCKET_OP_TEXT, false);
+ * c.wsSendFrame("lo", WEBSOCKET_OP_CONTINUE, true);
+ * ```
+ */
+export const WEBSOCKET_OP_CONTINUE = 0;
+/**
+ * WebSocket opcode: text message (UTF-8).
+ *
+ * @example
+ * ```ts
+ * c.wsSend("hello", WEBSOCKET_OP_TEXT);
+ * ```
+ */
+export const WEBSOCKET_OP_TEXT = 1;
+/**
+ * WebSocket opcode: binary message.
+ *
+ * @example
+ * ```ts
+ * c.wsSend(new Uint8Array([1, 2, 3]), WEBSOCKET_OP_BINARY);
+ * ```
+ */
+export const WEBSOCKET_OP_BINARY = 2;
+/**
+ * WebSocket opcode: close (control frame). Prefer `conn.wsClose()`.
+ *
+ * @example
+ * ```ts
+ * if ((data as WsMessage).op === WEBSOCKET_OP_CLOSE) console.log("peer closes");
+ * ```
+ */
+export const WEBSOCKET_OP_CLOSE = 8;
+/**
+ * WebSocket opcode: ping (control frame; the peer answers with a pong).
+ *
+ * @example
+ * ```ts
+ * c.wsSend("are you there?", WEBSOCKET_OP_PING);
+ * ```
+ */
+export const WEBSOCKET_OP_PING = 9;
+/**
+ * WebSocket opcode: pong (control frame).
+ *
+ * @example
+ * ```ts
+ * if ((data as WsMessage).op === WEBSOCKET_OP_PONG) console.log("alive");
+ * ```
+ */
+export const WEBSOCKET_OP_PONG = 10;
 
 /**
  * Log level: nothing.

@@ -30,6 +30,7 @@ function formDecode(s: string): string {
 
 let createMessage: (abi: Abi, ptr: number) => HttpMessage;
 let invalidateMessage: (hm: HttpMessage) => void;
+let messagePtr: (hm: HttpMessage) => number;
 
 /**
  * An HTTP request (or response, for client connections), as delivered with
@@ -72,6 +73,7 @@ export class HttpMessage {
     invalidateMessage = (hm) => {
       hm.#p = 0;
     };
+    messagePtr = (hm) => hm.#ptr();
   }
 
   #ptr(): number {
@@ -311,4 +313,12 @@ export function newHttpMessage(abi: Abi, ptr: number): HttpMessage {
 /** Internal: ends the view (when its callback returns). */
 export function endHttpMessage(hm: HttpMessage): void {
   invalidateMessage(hm);
+}
+
+/**
+ * Internal: the C pointer of a live message (`ev_data` of its event); throws
+ * if its callback has returned.
+ */
+export function httpMessagePtr(hm: HttpMessage): number {
+  return messagePtr(hm);
 }

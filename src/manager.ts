@@ -5,11 +5,12 @@
  * @module
  */
 
-import { Abi, AllocError, type HostImports, WasiExit } from "./abi.ts";
+import { Abi, AllocError, encoder, type HostImports, WasiExit } from "./abi.ts";
 import {
   type Connection,
   type ConnectionHost,
   endConnection,
+  headerBlock,
   newConnection,
   setAddrs,
 } from "./connection.ts";
@@ -21,6 +22,8 @@ import {
   MG_EV_POLL,
   MG_EV_READ,
   MG_EV_WRITE,
+  MG_EV_WS_CTL,
+  MG_EV_WS_MSG,
   MG_EV_WS_OPEN,
   MG_LL_INFO,
   MG_TIMER_REPEAT,
@@ -30,7 +33,8 @@ import { DenoBackend } from "./host/deno.ts";
 import { NodeBackend } from "./host/node.ts";
 import type { BackendSink, SocketBackend } from "./host/types.ts";
 import { endHttpMessage, type HttpMessage, newHttpMessage } from "./http.ts";
-import type { EventHandler, ListenOptions, TimerOptions } from "./types.ts";
+import type { EventHandler, ListenOptions, TimerOptions, WsConnectOptions } from "./types.ts";
+import { endWsMessage, newWsMessage, type WsMessage } from "./ws.ts";
 
 /** Initial size of the staging buffer (covers one Node 'data' chunk). */
 const STAGE_SIZE = 65536;
@@ -38,6 +42,8 @@ const STAGE_SIZE = 65536;
 const MAX_DELAY = 0x7fffffff;
 /** Flag bit 6 of `mgw_info(c, 1)`: a response is still being generated. */
 const F_RESP = 1 << 6;
+/** A WebSocket subprotocol name (an HTTP token). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 interface HandlerSlot {
   fn: EventHandler | undefined;
@@ -291,8 +297,9 @@ export class Manager {
 
   /**
    * Opens an outbound connection to `url` (`http://`, `ws://` get the HTTP
-   * protocol handler, `tcp://`, `udp://` are raw). The handler gets
-   * `MG_EV_CONNECT` once connected, or `MG_EV_ERROR` then `MG_EV_CLOSE`.
+   * protocol handler, `tcp://`, `udp://` are raw; for a WebSocket client use
+   * {@link Manager.wsConnect}). The handler gets `MG_EV_CONNECT` once
+   * connected, or `MG_EV_ERROR` then `MG_EV_CLOSE`.
    *
    * @example
    * ```ts
@@ -320,6 +327,74 @@ export class Manager {
     const conn = this.#conns.get(c);
     if (conn === undefined) {
       // Already closed (e.g. the connection failed synchronously).
+      this.#freeHandler(h);
+      return newConnection(this.#connHost, 0); // a dead connection
+    }
+    this.#ownHandler.set(c, h);
+    this.#pollSoon();
+    return conn;
+  }
+
+  /**
+   * Opens a WebSocket client connection to a `ws://` URL (`wss://` is not
+   * supported yet and throws). The handler gets `MG_EV_CONNECT`, then
+   * `MG_EV_WS_OPEN` (data: the `101` response as an `HttpMessage`) once the
+   * handshake is done, then `MG_EV_WS_MSG` / `MG_EV_WS_CTL` (a `WsMessage`);
+   * `MG_EV_ERROR` and `MG_EV_CLOSE` on failure. Send with `conn.wsSend` from
+   * `MG_EV_WS_OPEN` on. Throws TypeError for another scheme, a header name or
+   * value with CR, LF or NUL, or a protocol name that is not a token.
+   *
+   * @example
+   * ```ts
+   * mgr.wsConnect("ws://127.0.0.1:8000/ws", (c, ev, data) => {
+   *   if (ev === MG_EV_WS_OPEN) c.wsSend("hello");
+   *   else if (ev === MG_EV_WS_MSG) {
+   *     console.log("got", (data as WsMessage).text);
+   *     c.wsClose();
+   *   }
+   * }, { protocols: ["chat"] });
+   * ```
+   */
+  wsConnect(url: string, handler?: EventHandler, opts?: WsConnectOptions): Connection {
+    this.#check();
+    if (/^wss:/i.test(url)) {
+      throw new Error(`cannot connect to ${url}: TLS connections are not supported yet`);
+    }
+    if (!/^ws:\/\//i.test(url)) throw new TypeError(`not a ws:// URL: ${url}`);
+    let hdrs = opts?.headers === undefined ? "" : headerBlock(opts.headers);
+    const protocols = opts?.protocols;
+    if (protocols !== undefined && protocols.length > 0) {
+      for (const p of protocols) {
+        if (!TOKEN.test(p)) {
+          throw new TypeError(`invalid WebSocket subprotocol ${JSON.stringify(p)}`);
+        }
+      }
+      hdrs += "Sec-WebSocket-Protocol: " + protocols.join(", ") + "\r\n";
+    }
+    const h = this.#addHandler(handler, opts);
+    const abi = this.#abi;
+    let c: number;
+    this.#backend.lastError = "";
+    try {
+      // The URL, NUL-terminated, then the header block, at the staging buffer
+      const ptr = abi.stage((url.length + hdrs.length) * 3 + 1);
+      const ulen = encoder.encodeInto(url, abi.stageView).written;
+      abi.u8[ptr + ulen] = 0;
+      const hptr = ptr + ulen + 1;
+      const hlen = hdrs.length === 0
+        ? 0
+        : encoder.encodeInto(hdrs, abi.stageView.subarray(ulen + 1)).written;
+      c = abi.x.mgw_ws_connect(ptr, h, this.#cmask(h), hptr, hlen);
+    } catch (e) {
+      throw this.#fail(e);
+    }
+    if (c === 0) {
+      this.#freeHandler(h);
+      const why = this.#backend.lastError;
+      throw new Error(`cannot connect to ${url}${why ? `: ${why}` : ""}`);
+    }
+    const conn = this.#conns.get(c);
+    if (conn === undefined) {
       this.#freeHandler(h);
       return newConnection(this.#connHost, 0); // a dead connection
     }
@@ -722,11 +797,16 @@ export class Manager {
         const abi = this.#abi;
         let data: unknown = undefined;
         let hm: HttpMessage | undefined;
+        let wm: WsMessage | undefined;
         switch (ev) {
           case MG_EV_HTTP_MSG:
           case MG_EV_HTTP_HDRS:
           case MG_EV_WS_OPEN:
             data = hm = newHttpMessage(abi, evd);
+            break;
+          case MG_EV_WS_MSG:
+          case MG_EV_WS_CTL:
+            data = wm = newWsMessage(abi, evd);
             break;
           case MG_EV_READ:
           case MG_EV_WRITE:
@@ -751,6 +831,7 @@ export class Manager {
         } finally {
           this.#depth--;
           if (hm !== undefined) endHttpMessage(hm);
+          if (wm !== undefined) endWsMessage(wm);
         }
         // A trap inside the handler's calls (even if the handler caught it)
         // must unwind the C frames below us.

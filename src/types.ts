@@ -6,6 +6,7 @@
 
 import type { Connection } from "./connection.ts";
 import type { HttpMessage } from "./http.ts";
+import type { WsMessage } from "./ws.ts";
 
 /**
  * An event handler, as in Mongoose: called with the connection, the event
@@ -16,6 +17,7 @@ import type { HttpMessage } from "./http.ts";
  * | `MG_EV_ERROR` | the error message (`string`) |
  * | `MG_EV_READ`, `MG_EV_WRITE` | number of bytes (`number`) |
  * | `MG_EV_HTTP_HDRS`, `MG_EV_HTTP_MSG`, `MG_EV_WS_OPEN` | an `HttpMessage`, valid during the call only |
+ * | `MG_EV_WS_MSG`, `MG_EV_WS_CTL` | a `WsMessage`, valid during the call only |
  * | `MG_EV_POLL` | uptime in milliseconds (`number`) |
  * | others | `undefined` |
  *
@@ -42,7 +44,7 @@ export type EventHandler = (conn: Connection, ev: number, data: unknown) => void
  * const d: EventData = "connection refused";
  * ```
  */
-export type EventData = string | number | HttpMessage | undefined;
+export type EventData = string | number | HttpMessage | WsMessage | undefined;
 
 /**
  * Options of `Manager.listen` and `Manager.connect`.
@@ -77,4 +79,26 @@ export interface TimerOptions {
   repeat?: boolean;
   /** Also call it right away (at the next poll). */
   runNow?: boolean;
+}
+
+/**
+ * Options of `Manager.wsConnect`: the event filter of {@link ListenOptions},
+ * extra handshake headers and the subprotocols to offer.
+ *
+ * @example
+ * ```ts
+ * mgr.wsConnect("ws://127.0.0.1:8000/ws", handler, {
+ *   headers: { Authorization: "Bearer 123" },
+ *   protocols: ["chat", "superchat"],
+ * });
+ * ```
+ */
+export interface WsConnectOptions extends ListenOptions {
+  /** Extra request headers of the handshake (no CR, LF or NUL). */
+  headers?: Record<string, string>;
+  /**
+   * Subprotocols to offer (`Sec-WebSocket-Protocol`); the one the server
+   * chose is `hm.header("sec-websocket-protocol")` at `MG_EV_WS_OPEN`.
+   */
+  protocols?: string[];
 }

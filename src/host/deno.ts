@@ -39,9 +39,15 @@ interface DenoListener {
 interface DenoApi {
   listen(opts: { hostname: string; port: number }): DenoListener;
   connect(opts: { hostname: string; port: number }): Promise<DenoConn>;
+  unrefTimer?(id: number): void;
 }
 
 const READ_SIZE = 16384;
+/**
+ * Longest wait for the peer's end after we closed a connection (see
+ * `DenoBackend.close`).
+ */
+const LINGER_MS = 5000;
 
 /** One host socket: a listener or a connection. */
 class DSock {
@@ -58,6 +64,12 @@ class DSock {
   closeAfterWrite = false;
   shutAfterWrite = false;
   connecting = false;
+  /** The read loop runs. */
+  reading = false;
+  /** The peer closed its side. */
+  eof = false;
+  /** Closed by C, waiting for the peer's end (see `DenoBackend.close`). */
+  lingerTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   wbuf: Uint8Array | null = null;
   wview: Uint8Array | null = null;
   woff = 0;
@@ -94,6 +106,8 @@ export class DenoBackend implements SocketBackend {
   #sink: BackendSink;
   #socks = new Map<number, DSock>();
   #nextHid = 1;
+  /** Closed connections waiting for the peer's end (see `close`). */
+  #lingering = new Set<DSock>();
 
   /** @param sink receives what happens on the sockets */
   constructor(sink: BackendSink) {
@@ -214,7 +228,7 @@ export class DenoBackend implements SocketBackend {
     s.writing = false;
     const conn = s.conn as DenoConn;
     if (s.closeAfterWrite) {
-      closeQuietly(conn);
+      this.#shutWrite(s);
       return;
     }
     if (s.shutAfterWrite) {
@@ -229,7 +243,7 @@ export class DenoBackend implements SocketBackend {
 
   #writeFailed(s: DSock, e: unknown): void {
     s.writing = false;
-    if (s.closeAfterWrite) closeQuietly(s.conn);
+    if (s.closeAfterWrite) this.#endLinger(s);
     else this.#fail(s, e);
   }
 
@@ -239,11 +253,55 @@ export class DenoBackend implements SocketBackend {
     this.#forget(s);
     if (s.lsn !== null) {
       closeQuietly(s.lsn);
-    } else if (s.writing) {
-      s.closeAfterWrite = true;
-    } else {
-      closeQuietly(s.conn);
+      return;
     }
+    if (s.conn === null) return; // still connecting: closed when it connects
+    // A lingering close: FIN after the pending output, then read and discard
+    // what the peer still sends until it closes its side too (or LINGER_MS
+    // passed). Closing a socket with input still arriving makes the kernel
+    // send a reset, and a reset makes the peer drop what it has not read yet:
+    // our last bytes (a 400, a WebSocket close 1009) would be lost.
+    this.#lingering.add(s);
+    s.lingerTimer = setTimeout(() => this.#endLinger(s), LINGER_MS);
+    try {
+      this.#deno.unrefTimer?.(s.lingerTimer as unknown as number);
+    } catch {
+      // not a Deno timer id
+    }
+    if (s.writing) s.closeAfterWrite = true;
+    else this.#shutWrite(s);
+    if (!s.reading && this.#lingering.has(s)) this.#discard(s, new Uint8Array(READ_SIZE));
+  }
+
+  /** After the last write of a closed connection: FIN, or close if the peer is gone. */
+  #shutWrite(s: DSock): void {
+    if (s.eof) {
+      this.#endLinger(s);
+      return;
+    }
+    (s.conn as DenoConn).closeWrite().catch(() => this.#endLinger(s));
+  }
+
+  /** Reads and discards the input of a lingering connection until its end. */
+  async #discard(s: DSock, buf: Uint8Array): Promise<void> {
+    const conn = s.conn as DenoConn;
+    try {
+      while (this.#lingering.has(s)) {
+        if ((await conn.read(buf)) === null) break;
+      }
+    } catch {
+      // closed by the linger timer, or a reset
+    }
+    s.eof = true;
+    if (!s.writing) this.#endLinger(s);
+  }
+
+  /** Closes a lingering connection. */
+  #endLinger(s: DSock): void {
+    if (s.lingerTimer !== undefined) clearTimeout(s.lingerTimer);
+    s.lingerTimer = undefined;
+    this.#lingering.delete(s);
+    closeQuietly(s.conn);
   }
 
   shutdown(hid: number): void {
@@ -272,6 +330,7 @@ export class DenoBackend implements SocketBackend {
       closeQuietly(s.conn);
     }
     this.#socks.clear();
+    for (const s of Array.from(this.#lingering)) this.#endLinger(s);
   }
 
   #sock(c: number): DSock {
@@ -370,30 +429,45 @@ export class DenoBackend implements SocketBackend {
   async #readLoop(s: DSock): Promise<void> {
     const conn = s.conn as DenoConn;
     const buf = new Uint8Array(READ_SIZE);
-    for (;;) {
-      if (s.paused) {
-        await new Promise<void>((r) => (s.resume = r));
-        if (s.dead) return;
-        continue;
+    s.reading = true;
+    try {
+      for (;;) {
+        if (s.paused && !s.dead) {
+          await new Promise<void>((r) => (s.resume = r));
+          continue;
+        }
+        if (s.dead) break;
+        let n: number | null;
+        try {
+          n = await conn.read(buf);
+        } catch (e) {
+          this.#fail(s, e);
+          if (this.#lingering.has(s)) this.#endLinger(s);
+          return;
+        }
+        if (n === null) s.eof = true;
+        if (s.dead) break;
+        if (n === null) {
+          this.#sink.eof(s.c);
+          return;
+        }
+        while (s.paused && !s.dead) {
+          await new Promise<void>((r) => (s.resume = r));
+        }
+        if (s.dead) break;
+        // READ_SIZE is below RECV_SLICE: one call.
+        this.#sink.recv(s.c, buf, 0, n);
       }
-      let n: number | null;
-      try {
-        n = await conn.read(buf);
-      } catch (e) {
-        this.#fail(s, e);
-        return;
+    } finally {
+      s.reading = false;
+    }
+    // Closed by C while reading: go on reading until the peer's end
+    if (this.#lingering.has(s)) {
+      if (s.eof) {
+        if (!s.writing) this.#endLinger(s);
+      } else {
+        await this.#discard(s, buf);
       }
-      if (s.dead) return;
-      if (n === null) {
-        this.#sink.eof(s.c);
-        return;
-      }
-      while (s.paused && !s.dead) {
-        await new Promise<void>((r) => (s.resume = r));
-      }
-      if (s.dead) return;
-      // READ_SIZE is below RECV_SLICE: one call.
-      this.#sink.recv(s.c, buf, 0, n);
     }
   }
 }

@@ -48,6 +48,11 @@ let BufferC: BufferCtor | undefined;
 /** Write-side high-water mark: above it, `write` takes nothing more. */
 const WRITE_HWM = 1 << 20;
 const WBUF_MIN = 16384;
+/**
+ * Longest wait for the peer's end after we closed a connection (see
+ * `NodeBackend.close`).
+ */
+const LINGER_MS = 5000;
 
 /** One host socket: a listener or a connection. */
 class NSock {
@@ -81,6 +86,8 @@ export class NodeBackend implements SocketBackend {
   #nextHid = 1;
   #mem: NodeBuffer;
   #isBun: boolean;
+  /** Closed connections waiting for the peer's end (see `close`). */
+  #lingering = new Set<NetNs.Socket>();
 
   /** @param sink receives what happens on the sockets */
   constructor(sink: BackendSink) {
@@ -253,12 +260,24 @@ export class NodeBackend implements SocketBackend {
     }
     const sock = s.sock;
     if (sock === null) return;
-    if (sock.writableLength === 0) {
+    if (s.connecting || sock.destroyed) {
       sock.destroy();
-    } else {
-      sock.end();
-      sock.once("finish", () => sock.destroy());
+      return;
     }
+    // A lingering close: FIN after the pending output, then read and discard
+    // what the peer still sends until it closes its side too (or LINGER_MS
+    // passed). Destroying a socket with input still arriving makes the kernel
+    // send a reset, and a reset makes the peer drop what it has not read yet:
+    // our last bytes (a 400, a WebSocket close 1009) would be lost.
+    this.#lingering.add(sock);
+    const timer = setTimeout(() => sock.destroy(), LINGER_MS);
+    (timer as { unref?: () => void }).unref?.();
+    sock.once("close", () => {
+      clearTimeout(timer);
+      this.#lingering.delete(sock);
+    });
+    sock.end();
+    sock.resume(); // 'data' is ignored from now on (s.dead)
   }
 
   shutdown(hid: number): void {
@@ -286,6 +305,8 @@ export class NodeBackend implements SocketBackend {
       if (s.sock !== null) s.sock.destroy();
     }
     this.#socks.clear();
+    for (const sock of this.#lingering) sock.destroy();
+    this.#lingering.clear();
   }
 
   #forget(s: NSock): void {

@@ -270,7 +270,7 @@ static int ws_parse_header(const struct ws *ws, const uint8_t *s, size_t n,
 
 // A whole control frame, unmasked. PING is answered (PONG with the same
 // payload) before MG_EV_WS_CTL fires; a valid CLOSE fires MG_EV_WS_CTL, is
-// answered with a CLOSE echoing its status (unless ours went out already),
+// answered with a CLOSE echoing its status and reason (unless ours went out),
 // and the connection then drains and closes.
 static void ws_control(struct mg_connection *c, uint8_t op, uint8_t *p, size_t n) {
   struct mg_ws_message wm;
@@ -286,8 +286,8 @@ static void ws_control(struct mg_connection *c, uint8_t op, uint8_t *p, size_t n
   wm.data = mg_str_n((char *) p, n);
   wm.flags = (uint8_t) (WS_FIN | op);
   mg_call(c, MG_EV_WS_CTL, &wm);
-  if (op == WEBSOCKET_OP_CLOSE) {
-    mg_ws_close(c, code, NULL, 0);
+  if (op == WEBSOCKET_OP_CLOSE) {  // echo the code and reason
+    mg_ws_close(c, code, n > 2 ? (const char *) p + 2 : NULL, n > 2 ? n - 2 : 0);
     c->is_draining = 1;
   }
 }
