@@ -102,6 +102,7 @@ lint: deps ## deno lint, fmt --check, type check
 dist: deps ## compile the TypeScript for Node into dist/ (and tests into dist-test/)
 	$(TSC) -p tsconfig.json
 	$(TSC) -p tsconfig.test.json
+	chmod +x dist/src/bin.js  # the package's bin (npx wasmgoose); tsc writes 0644
 
 test-deno: deps ## TypeScript tests on Deno
 	$(DENO) test -A tests/
@@ -113,7 +114,7 @@ test: setup test-wasm test-c test-native lint test-deno test-node test-cli ## ev
 	@echo "make test: all green"
 
 # ---- benchmarks --------------------------------------------------------------------
-bench: setup native dist ## hello JSON: wasmgoose (Deno, Node) vs Deno.serve, node:http, native C
+bench: setup native dist ## hello JSON and WebSocket echo: wasmgoose (Deno, Node) vs Deno.serve, node:http, ws, native C
 	node bench/run.mjs
 
 clean: ## remove build outputs
