@@ -11,12 +11,12 @@ CORE_SRC := $(patsubst %,vendor/mongoose/src/%.c,$(CORE))
 HDR     := vendor/mongoose/mongoose.h
 CWARN   := -Wall -Wextra -Werror
 SAN     := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
-APT_PKGS := clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev wrk curl
+APT_PKGS := clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev wrk curl chromium
 
 .PHONY: help setup deps apt run test test-c test-wasm test-deno test-node test-native test-cli lint wasm bench native dist clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t16
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t16
 
 # ---- setup: everything a fresh machine needs -------------------------------------
 # (npm install, not npm ci: npm 11 leaves the other platforms' optional Deno
@@ -101,6 +101,7 @@ lint: deps ## deno lint, fmt --check, type check
 
 dist: deps ## compile the TypeScript for Node into dist/ (and tests into dist-test/)
 	$(TSC) -p tsconfig.json
+	rm -rf dist-test  # no compiled tests whose sources are gone
 	$(TSC) -p tsconfig.test.json
 	chmod +x dist/src/bin.js  # the package's bin (npx wasmgoose); tsc writes 0644
 
@@ -110,7 +111,9 @@ test-deno: deps ## TypeScript tests on Deno
 test-node: dist ## TypeScript tests on Node
 	node --test --test-concurrency=1 dist-test/tests/
 
-test: setup test-wasm test-c test-native lint test-deno test-node test-cli ## everything CI runs
+include tests/fuzz/fuzz.mk
+
+test: setup test-wasm test-c test-native fuzz-quick lint test-deno test-node test-cli ## everything CI runs
 	@echo "make test: all green"
 
 # ---- benchmarks --------------------------------------------------------------------

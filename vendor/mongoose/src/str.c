@@ -52,19 +52,21 @@ struct mg_str mg_strdup(const struct mg_str s) {
 
 // Backtracking glob matcher. Wildcards are matched lazily (shortest run
 // first); recursion happens only at '*' and '#', one level per wildcard.
-// Remembering where the rest of the pattern failed after each of the first
-// GLOB_MEMO stars keeps patterns like "*a*a*a*b" from going exponential.
+// Remembering where the rest of the pattern failed after each star keeps
+// patterns like "*a*a*a*b" from going exponential (GLOB_MEMO slots live on the
+// stack; a pattern with more stars gets them malloc'd).
 #define GLOB_MEMO 32
 
 struct glob {
   struct mg_str s, p;
-  size_t failed[GLOB_MEMO];  // per star: a start in s where the rest failed
+  size_t *failed;  // per star: a start in s where the rest failed
+  size_t nmemo;    // stars that have a slot in failed[]
 };
 
 // Whether star number w, of kind c, surely fails from s[i]: it failed from an
 // earlier start f, and could have absorbed s[f..i) there
 static bool known_failure(const struct glob *g, size_t w, char c, size_t i) {
-  size_t f = w < GLOB_MEMO ? g->failed[w] : SIZE_MAX;
+  size_t f = w < g->nmemo ? g->failed[w] : SIZE_MAX;
   if (f > i) return false;
   if (c == '#') return true;
   while (f < i && g->s.buf[f] != '/') f++;
@@ -87,7 +89,7 @@ static bool match(struct glob *g, size_t i, size_t j, size_t w,
         }
         if (k >= g->s.len || (c == '*' && s[k] == '/')) break;
       }
-      if (w < GLOB_MEMO) g->failed[w] = i;
+      if (w < g->nmemo) g->failed[w] = i;
       return false;
     }
     if (i >= g->s.len || (c != '?' && c != s[i])) return false;
@@ -104,11 +106,19 @@ static bool match(struct glob *g, size_t i, size_t j, size_t w,
 // (number of wildcards + 1) entries. On failure its contents are unspecified.
 bool mg_match(struct mg_str str, struct mg_str pattern, struct mg_str *caps) {
   struct glob g;
-  size_t i;
+  size_t i, stars = 0, memo[GLOB_MEMO];
+  bool ok;
   g.s = str.buf == NULL ? mg_str("") : str;  // avoid NULL + offset
   g.p = pattern.buf == NULL ? mg_str("") : pattern;
-  for (i = 0; i < GLOB_MEMO; i++) g.failed[i] = SIZE_MAX;
-  return match(&g, 0, 0, 0, caps);
+  for (i = 0; i < g.p.len; i++) stars += g.p.buf[i] == '*' || g.p.buf[i] == '#';
+  // Every star needs a memo slot, or long patterns take exponential time
+  g.failed = stars > GLOB_MEMO ? (size_t *) malloc(stars * sizeof(size_t)) : NULL;
+  g.nmemo = g.failed != NULL ? stars : GLOB_MEMO;
+  if (g.failed == NULL) g.failed = memo;  // (if malloc failed: as many as fit)
+  for (i = 0; i < g.nmemo; i++) g.failed[i] = SIZE_MAX;
+  ok = match(&g, 0, 0, 0, caps);
+  if (g.failed != memo) free(g.failed);
+  return ok;
 }
 
 bool mg_span(struct mg_str s, struct mg_str *a, struct mg_str *b, char delim) {
