@@ -398,6 +398,20 @@ export class Abi {
     return decoder.decode(u8.subarray(ptr, ptr + len));
   }
 
+  /** The bytes of the `struct mg_str` at `p`: a view into memory. */
+  strBytes(p: number): Uint8Array {
+    this.mem();
+    const u32 = this.u32, ptr = u32[p >>> 2];
+    return this.u8.subarray(ptr, ptr + u32[(p >>> 2) + 1]);
+  }
+
+  /** The `struct mg_str` at `p`, decoded as UTF-8. */
+  strText(p: number): string {
+    this.mem();
+    const u32 = this.u32;
+    return this.str(u32[p >>> 2], u32[(p >>> 2) + 1]);
+  }
+
   /** Decodes the NUL-terminated string at `ptr`. */
   cstr(ptr: number): string {
     const u8 = this.mem();

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type Abi, decoder } from "./abi.ts";
+import type { Abi } from "./abi.ts";
 
 // struct mg_http_message offsets (wasm32, see wasm/ABI.md)
 const OFF_METHOD = 0;
@@ -88,11 +88,7 @@ export class HttpMessage {
 
   /** Reads the `struct mg_str` at offset `off` as a string. */
   #str(off: number): string {
-    const a = this.#abi;
-    const p = this.#ptr() + off;
-    a.mem();
-    const u32 = a.u32;
-    return a.str(u32[p >>> 2], u32[(p >>> 2) + 1]);
+    return this.#abi.strText(this.#ptr() + off);
   }
 
   /**
@@ -179,12 +175,7 @@ export class HttpMessage {
    * ```
    */
   get body(): Uint8Array {
-    const a = this.#abi;
-    const p = this.#ptr() + OFF_BODY;
-    a.mem();
-    const ptr = a.u32[p >>> 2];
-    const len = a.u32[(p >>> 2) + 1];
-    return a.u8.subarray(ptr, ptr + len);
+    return this.#abi.strBytes(this.#ptr() + OFF_BODY);
   }
 
   /**
@@ -196,15 +187,7 @@ export class HttpMessage {
    * ```
    */
   get text(): string {
-    if (this.#text === undefined) {
-      const a = this.#abi;
-      const p = this.#ptr() + OFF_BODY;
-      a.mem();
-      const ptr = a.u32[p >>> 2];
-      const len = a.u32[(p >>> 2) + 1];
-      this.#text = len < 32 ? a.str(ptr, len) : decoder.decode(a.u8.subarray(ptr, ptr + len));
-    }
-    return this.#text;
+    return (this.#text ??= this.#str(OFF_BODY));
   }
 
   /**

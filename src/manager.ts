@@ -319,20 +319,7 @@ export class Manager {
     } catch (e) {
       throw this.#fail(e);
     }
-    if (c === 0) {
-      this.#freeHandler(h);
-      const why = this.#backend.lastError;
-      throw new Error(`cannot connect to ${url}${why ? `: ${why}` : ""}`);
-    }
-    const conn = this.#conns.get(c);
-    if (conn === undefined) {
-      // Already closed (e.g. the connection failed synchronously).
-      this.#freeHandler(h);
-      return newConnection(this.#connHost, 0); // a dead connection
-    }
-    this.#ownHandler.set(c, h);
-    this.#pollSoon();
-    return conn;
+    return this.#outbound(c, h, url);
   }
 
   /**
@@ -388,19 +375,7 @@ export class Manager {
     } catch (e) {
       throw this.#fail(e);
     }
-    if (c === 0) {
-      this.#freeHandler(h);
-      const why = this.#backend.lastError;
-      throw new Error(`cannot connect to ${url}${why ? `: ${why}` : ""}`);
-    }
-    const conn = this.#conns.get(c);
-    if (conn === undefined) {
-      this.#freeHandler(h);
-      return newConnection(this.#connHost, 0); // a dead connection
-    }
-    this.#ownHandler.set(c, h);
-    this.#pollSoon();
-    return conn;
+    return this.#outbound(c, h, url);
   }
 
   /**
@@ -911,6 +886,24 @@ export class Manager {
       this.#fail(e);
       return 0;
     }
+  }
+
+  /** The Connection of a new outbound connection `c` with handler id `h`. */
+  #outbound(c: number, h: number, url: string): Connection {
+    if (c === 0) {
+      this.#freeHandler(h);
+      const why = this.#backend.lastError;
+      throw new Error(`cannot connect to ${url}${why ? `: ${why}` : ""}`);
+    }
+    const conn = this.#conns.get(c);
+    if (conn === undefined) {
+      // Already closed (e.g. the connection failed synchronously).
+      this.#freeHandler(h);
+      return newConnection(this.#connHost, 0); // a dead connection
+    }
+    this.#ownHandler.set(c, h);
+    this.#pollSoon();
+    return conn;
   }
 
   #connected(c: number, remote: string, local: string): void {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type Abi, decoder } from "./abi.ts";
+import type { Abi } from "./abi.ts";
 
 // struct mg_ws_message offsets (wasm32, see wasm/ABI.md)
 const OFF_DATA = 0;
@@ -82,12 +82,7 @@ export class WsMessage {
    * ```
    */
   get data(): Uint8Array {
-    const a = this.#abi;
-    const p = this.#ptr() + OFF_DATA;
-    a.mem();
-    const ptr = a.u32[p >>> 2];
-    const len = a.u32[(p >>> 2) + 1];
-    return a.u8.subarray(ptr, ptr + len);
+    return this.#abi.strBytes(this.#ptr() + OFF_DATA);
   }
 
   /**
@@ -100,15 +95,7 @@ export class WsMessage {
    * ```
    */
   get text(): string {
-    if (this.#text === undefined) {
-      const a = this.#abi;
-      const p = this.#ptr() + OFF_DATA;
-      a.mem();
-      const ptr = a.u32[p >>> 2];
-      const len = a.u32[(p >>> 2) + 1];
-      this.#text = len < 32 ? a.str(ptr, len) : decoder.decode(a.u8.subarray(ptr, ptr + len));
-    }
-    return this.#text;
+    return (this.#text ??= this.#abi.strText(this.#ptr() + OFF_DATA));
   }
 
   /**
