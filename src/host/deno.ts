@@ -10,10 +10,9 @@
 import {
   type BackendSink,
   errorMessage,
-  FLAG_TLS,
-  FLAG_UDP,
   formatAddr,
   type SocketBackend,
+  unsupported,
 } from "./types.ts";
 
 // The few parts of the Deno namespace used here, typed locally so that this
@@ -116,10 +115,9 @@ export class DenoBackend implements SocketBackend {
   }
 
   listen(c: number, host: string, port: number, flags: number): number {
-    if ((flags & (FLAG_UDP | FLAG_TLS)) !== 0) {
-      this.lastError = (flags & FLAG_UDP) !== 0
-        ? "UDP listeners are not supported yet"
-        : "TLS listeners are not supported yet";
+    const why = unsupported(flags, "listeners");
+    if (why !== null) {
+      this.lastError = why;
       return -1;
     }
     let lsn: DenoListener;
@@ -144,10 +142,9 @@ export class DenoBackend implements SocketBackend {
   }
 
   connect(c: number, host: string, port: number, flags: number): number {
-    if ((flags & (FLAG_UDP | FLAG_TLS)) !== 0) {
-      this.lastError = (flags & FLAG_UDP) !== 0
-        ? "UDP connections are not supported yet"
-        : "TLS connections are not supported yet";
+    const why = unsupported(flags, "connections");
+    if (why !== null) {
+      this.lastError = why;
       return -1;
     }
     const s = this.#sock(c);

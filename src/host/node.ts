@@ -16,11 +16,10 @@ import type { Buffer as NodeBuffer } from "node:buffer";
 import {
   type BackendSink,
   errorMessage,
-  FLAG_TLS,
-  FLAG_UDP,
   formatAddr,
   RECV_SLICE,
   type SocketBackend,
+  unsupported,
 } from "./types.ts";
 
 type BufferCtor = typeof NodeBuffer;
@@ -102,10 +101,9 @@ export class NodeBackend implements SocketBackend {
   }
 
   listen(c: number, host: string, port: number, flags: number): number {
-    if ((flags & (FLAG_UDP | FLAG_TLS)) !== 0) {
-      this.lastError = (flags & FLAG_UDP) !== 0
-        ? "UDP listeners are not supported yet"
-        : "TLS listeners are not supported yet";
+    const why = unsupported(flags, "listeners");
+    if (why !== null) {
+      this.lastError = why;
       return -1;
     }
     const net = this.#net;
@@ -175,10 +173,9 @@ export class NodeBackend implements SocketBackend {
   }
 
   connect(c: number, host: string, port: number, flags: number): number {
-    if ((flags & (FLAG_UDP | FLAG_TLS)) !== 0) {
-      this.lastError = (flags & FLAG_UDP) !== 0
-        ? "UDP connections are not supported yet"
-        : "TLS connections are not supported yet";
+    const why = unsupported(flags, "connections");
+    if (why !== null) {
+      this.lastError = why;
       return -1;
     }
     const s = new NSock(this.#nextHid++, c);

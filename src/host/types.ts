@@ -91,3 +91,13 @@ export function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
 }
+
+/**
+ * Why a socket with `flags` cannot be opened yet (UDP and TLS are not
+ * implemented by the backends), or `null` if it can.
+ */
+export function unsupported(flags: number, what: "listeners" | "connections"): string | null {
+  if ((flags & FLAG_UDP) !== 0) return `UDP ${what} are not supported yet`;
+  if ((flags & FLAG_TLS) !== 0) return `TLS ${what} are not supported yet`;
+  return null;
+}
