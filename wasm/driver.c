@@ -90,7 +90,8 @@ void mg_drv_close(struct mg_connection *c) {
 }
 
 void mg_drv_flush(struct mg_connection *c) {
-  int n = host_write(HID(c), c->send.buf, (int) c->send.len);
+  size_t len = c->send.len < 0x40000000 ? c->send.len : 0x40000000;  // fits int
+  int n = host_write(HID(c), c->send.buf, (int) len);
   if (n > 0) {
     mg_io_sent(c, (size_t) n);
   } else if (n < 0) {

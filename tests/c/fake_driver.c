@@ -5,6 +5,7 @@
 uint64_t fake_now = 1000;
 struct mg_iobuf fake_out = {NULL, 0, 0, 256};
 size_t fake_write_limit = 0;
+bool fake_write_stall = false;
 unsigned long fake_closed = 0;
 unsigned long fake_last_closed_id = 0;
 int fake_paused = 0;
@@ -47,8 +48,9 @@ void mg_drv_close(struct mg_connection *c) {
 }
 
 void mg_drv_flush(struct mg_connection *c) {
-  size_t n = c->send.len;
+  size_t n = fake_write_stall ? 0 : c->send.len;
   if (fake_write_limit > 0 && n > fake_write_limit) n = fake_write_limit;
+  if (n == 0) return;  // like a full socket: wait to be flushed again
   mg_iobuf_add(&fake_out, fake_out.len, c->send.buf, n);
   mg_io_sent(c, n);
 }

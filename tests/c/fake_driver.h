@@ -8,6 +8,7 @@
 extern uint64_t fake_now;           // what mg_millis() returns
 extern struct mg_iobuf fake_out;    // everything "written" to any socket
 extern size_t fake_write_limit;     // max bytes taken per flush (0: all)
+extern bool fake_write_stall;       // the peer reads nothing: flushes take 0
 extern unsigned long fake_closed;   // number of sockets closed
 extern unsigned long fake_last_closed_id;  // id of the last closed conn
 extern int fake_paused;             // last pause state requested

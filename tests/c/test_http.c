@@ -254,7 +254,8 @@ static int s_msgs, s_hdrs, s_mode;  // s_mode: see srv_fn
 static struct mg_connection *s_pending;
 static char s_body[256];
 
-enum { REPLY_NOW, REPLY_LATER, REPLY_CHUNKED, REPLY_RAW, REPLY_204, REPLY_IN_HDRS };
+enum { REPLY_NOW, REPLY_LATER, REPLY_CHUNKED, REPLY_RAW, REPLY_204, REPLY_IN_HDRS, REPLY_BIG };
+#define BIG_REPLY 400000  // bytes of body in REPLY_BIG mode
 
 static void srv_fn(struct mg_connection *c, int ev, void *ev_data) {
   struct mg_http_message *hm = (struct mg_http_message *) ev_data;
@@ -275,6 +276,9 @@ static void srv_fn(struct mg_connection *c, int ev, void *ev_data) {
       mg_http_reply_raw(c, 201, "A: b\r\n", 6, "x\0y", 3);
     } else if (s_mode == REPLY_204) {
       mg_http_reply(c, 204, NULL, "ignored");
+    } else if (s_mode == REPLY_BIG) {
+      static char big[BIG_REPLY];
+      mg_http_reply_raw(c, 200, "", 0, big, sizeof(big));
     } else {
       s_pending = c;
     }
@@ -526,6 +530,29 @@ static void test_server_big_reply(void) {
   mg_close_conn(c);
 }
 
+// A client that pipelines and does not read: answers stop once more than
+// MG_HTTP_SEND_HWM bytes wait, and go on as the output drains
+static void test_server_slow_reader(void) {
+  struct mg_connection *c;
+  char req[400];
+  size_t i, n = 0;
+  srv_reset(REPLY_BIG);
+  c = fake_accept(s_lsn);
+  for (i = 0; i < 10; i++) {
+    n += (size_t) snprintf(req + n, sizeof(req) - n, "GET /%lu HTTP/1.1\r\n\r\n", (unsigned long) i);
+  }
+  fake_write_stall = true;
+  CHECK(send_str(c, req));
+  CHECK(s_msgs == 3 && c->send.len > MG_HTTP_SEND_HWM);  // 3 x 400 KB > 1 MiB
+  CHECK(c->send.len < MG_HTTP_SEND_HWM + BIG_REPLY + 100 && c->recv.len > 0);
+  fake_write_stall = false;
+  mg_io_check(c);  // the socket is writable again
+  CHECK(fake_finish(c));
+  CHECK(s_msgs == 10 && c->recv.len == 0 && c->send.len == 0);
+  CHECK(fake_out.len > 10 * BIG_REPLY);
+  mg_close_conn(c);
+}
+
 static void test_server_keepalive(void) {
   struct mg_connection *c;
   unsigned long id;
@@ -643,6 +670,7 @@ int main(void) {
   test_server_expect();
   test_server_head_and_replies();
   test_server_big_reply();
+  test_server_slow_reader();
   test_server_keepalive();
   test_server_upgrade();
   test_client();

@@ -37,6 +37,9 @@ extern "C" {
 #ifndef MG_HTTP_MAX_HEAD
 #define MG_HTTP_MAX_HEAD 16384  // request line + headers; larger gets 431
 #endif
+#ifndef MG_HTTP_SEND_HWM
+#define MG_HTTP_SEND_HWM (1024UL * 1024UL)  // output queued before pipelined
+#endif                                      // requests wait for the peer
 
 // ---- Strings ----------------------------------------------------------------
 struct mg_str {

@@ -850,9 +850,13 @@ static void http_reject(struct mg_connection *c, int status) {
 
 static void http_server_ev(struct mg_connection *c, int ev, void *ev_data);
 
-// Handles the buffered requests, in order, until one is left unanswered
+// Handles the buffered requests, in order, until one is left unanswered, or
+// until more than MG_HTTP_SEND_HWM bytes of answers wait for a slow reader
+// (parsing resumes on MG_EV_WRITE): a client that pipelines and never reads
+// cannot make the server queue unbounded output.
 static void http_serve(struct mg_connection *c) {
-  while (c->pfn == http_server_ev && !c->is_resp && c->recv.len > 0) {
+  while (c->pfn == http_server_ev && !c->is_resp && c->recv.len > 0 &&
+         c->send.len <= MG_HTTP_SEND_HWM) {
     struct mg_http_message hm;
     struct http_info in;
     size_t total = 0;
@@ -913,7 +917,7 @@ static void http_serve(struct mg_connection *c) {
 }
 
 static void http_server_ev(struct mg_connection *c, int ev, void *ev_data) {
-  if (ev == MG_EV_READ) http_serve(c);
+  if (ev == MG_EV_READ || (ev == MG_EV_WRITE && c->recv.len > 0)) http_serve(c);
   (void) ev_data;
 }
 
