@@ -9,7 +9,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as net from "node:net";
+import { parseResponses, Raw } from "./raw_client.ts";
 import {
   type EventHandler,
   type HttpMessage,
@@ -94,110 +94,6 @@ async function attack(fn: (s: Server) => Promise<void>): Promise<void> {
     assert.equal(await r.text(), "ok");
   } finally {
     s.mgr.close();
-  }
-}
-
-// ---- the raw client --------------------------------------------------------------
-
-interface Resp {
-  status: number;
-  headers: Map<string, string>;
-  body: string;
-}
-
-/** Splits `buf` (latin1) into complete responses; `rest` is what follows them. */
-function parseResponses(buf: string): { list: Resp[]; rest: string } {
-  const list: Resp[] = [];
-  let pos = 0;
-  for (;;) {
-    const end = buf.indexOf("\r\n\r\n", pos);
-    if (end < 0) break;
-    const lines = buf.slice(pos, end).split("\r\n");
-    const status = Number(lines[0].split(" ")[1]);
-    const headers = new Map<string, string>();
-    for (const l of lines.slice(1)) {
-      const i = l.indexOf(":");
-      headers.set(l.slice(0, i).trim().toLowerCase(), l.slice(i + 1).trim());
-    }
-    const len = status < 200 ? 0 : Number(headers.get("content-length") ?? 0);
-    if (buf.length < end + 4 + len) break;
-    list.push({ status, headers, body: buf.slice(end + 4, end + 4 + len) });
-    pos = end + 4 + len;
-  }
-  return { list, rest: buf.slice(pos) };
-}
-
-/** A raw TCP client collecting what it receives (as latin1 text). */
-class Raw {
-  sock: net.Socket;
-  buf = "";
-  connected = false;
-  closed = false;
-  #wake: (() => void) | null = null;
-
-  constructor(port: number) {
-    this.sock = net.connect({ host: "127.0.0.1", port, noDelay: true });
-    this.sock.setEncoding("latin1");
-    this.sock.on("connect", () => {
-      this.connected = true;
-      this.#notify();
-    });
-    this.sock.on("data", (d: string) => {
-      this.buf += d;
-      this.#notify();
-    });
-    this.sock.on("error", () => {});
-    this.sock.on("close", () => {
-      this.closed = true;
-      this.#notify();
-    });
-  }
-
-  #notify(): void {
-    const w = this.#wake;
-    this.#wake = null;
-    w?.();
-  }
-
-  write(s: string | Uint8Array): void {
-    if (typeof s === "string") this.sock.write(s, "latin1");
-    else this.sock.write(s);
-  }
-
-  /** Waits until `pred` holds (or fails after `ms`); rechecked on input and every 10 ms. */
-  async until(pred: () => boolean, what: string, ms = 5000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!pred()) {
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        const got = this.buf.length > 300 ? `${this.buf.length} bytes` : JSON.stringify(this.buf);
-        throw new Error(`timeout waiting for ${what}; got ${got}`);
-      }
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, Math.min(left, 10));
-        this.#wake = () => {
-          clearTimeout(t);
-          r();
-        };
-      });
-    }
-  }
-
-  responses(): Resp[] {
-    return parseResponses(this.buf).list;
-  }
-
-  async waitResponses(n: number): Promise<Resp[]> {
-    await this.until(() => this.responses().length >= n || this.closed, `${n} responses`);
-    return this.responses();
-  }
-
-  async waitClose(): Promise<void> {
-    await this.until(() => this.closed, "the server to close the connection");
-  }
-
-  destroy(): void {
-    this.sock.destroy();
   }
 }
 

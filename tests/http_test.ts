@@ -4,7 +4,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as net from "node:net";
+import { Raw } from "./raw_client.ts";
 import { execFile, spawn } from "node:child_process";
 import {
   type Connection,
@@ -71,100 +71,6 @@ const echo: EventHandler = (c, ev, data) => {
 };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-interface Resp {
-  status: number;
-  headers: Map<string, string>;
-  body: string;
-}
-
-/** The complete responses at the start of `buf` (latin1 text). */
-function parseResponses(buf: string): Resp[] {
-  const out: Resp[] = [];
-  let pos = 0;
-  for (;;) {
-    const end = buf.indexOf("\r\n\r\n", pos);
-    if (end < 0) break;
-    const lines = buf.slice(pos, end).split("\r\n");
-    const status = Number(lines[0].split(" ")[1]);
-    const headers = new Map<string, string>();
-    for (const l of lines.slice(1)) {
-      const i = l.indexOf(":");
-      headers.set(l.slice(0, i).trim().toLowerCase(), l.slice(i + 1).trim());
-    }
-    const len = status < 200 ? 0 : Number(headers.get("content-length") ?? 0);
-    if (buf.length < end + 4 + len) break;
-    out.push({ status, headers, body: buf.slice(end + 4, end + 4 + len) });
-    pos = end + 4 + len;
-  }
-  return out;
-}
-
-/** A raw TCP client collecting what it receives. */
-class Raw {
-  sock: net.Socket;
-  buf = "";
-  closed = false;
-  #wake: (() => void) | null = null;
-
-  constructor(port: number) {
-    this.sock = net.connect({ host: "127.0.0.1", port, noDelay: true });
-    this.sock.setEncoding("latin1");
-    this.sock.on("data", (d: string) => {
-      this.buf += d;
-      this.#notify();
-    });
-    this.sock.on("error", () => {});
-    this.sock.on("close", () => {
-      this.closed = true;
-      this.#notify();
-    });
-  }
-
-  #notify(): void {
-    const w = this.#wake;
-    this.#wake = null;
-    w?.();
-  }
-
-  write(s: string): void {
-    this.sock.write(s, "latin1");
-  }
-
-  /** Waits until `pred` holds (or fails after `ms`). */
-  async until(pred: () => boolean, what: string, ms = 3000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!pred()) {
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new Error(`timeout waiting for ${what}; got ${JSON.stringify(this.buf)}`);
-      }
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
-        this.#wake = () => {
-          clearTimeout(t);
-          r();
-        };
-      });
-    }
-  }
-
-  async responses(n: number): Promise<Resp[]> {
-    await this.until(
-      () => parseResponses(this.buf).length >= n || this.closed,
-      `${n} responses`,
-    );
-    return parseResponses(this.buf);
-  }
-
-  async waitClose(): Promise<void> {
-    await this.until(() => this.closed, "close");
-  }
-
-  destroy(): void {
-    this.sock.destroy();
-  }
-}
 
 /** Runs `fn` with console.error silenced; returns what was logged. */
 async function quietly(fn: () => void | Promise<void>): Promise<string[]> {
@@ -248,7 +154,7 @@ test("three pipelined requests: three responses in order", async () => {
         "GET /b HTTP/1.1\r\nHost: x\r\n\r\n" +
         "GET /c HTTP/1.1\r\nHost: x\r\n\r\n",
     );
-    const rs = await raw.responses(3);
+    const rs = await raw.waitResponses(3);
     assert.deepEqual(rs.map((r) => r.body), ["/a", "/b", "/c"]);
     assert.ok(!raw.closed);
     raw.destroy();
@@ -269,7 +175,7 @@ test("a late answer to the first of three pipelined requests keeps the order", a
         "GET /b HTTP/1.1\r\nHost: x\r\n\r\n" +
         "GET /c HTTP/1.1\r\nHost: x\r\n\r\n",
     );
-    const rs = await raw.responses(3);
+    const rs = await raw.waitResponses(3);
     assert.deepEqual(rs.map((r) => r.body), ["/slow", "/b", "/c"]);
     raw.destroy();
   });
@@ -283,7 +189,7 @@ test("a request split into 1-byte writes", async () => {
       raw.write(ch);
       await new Promise<void>((r) => setImmediate(r));
     }
-    const rs = await raw.responses(1);
+    const rs = await raw.waitResponses(1);
     assert.equal(rs[0].status, 200);
     assert.equal(rs[0].body, "/split");
     raw.destroy();
@@ -297,7 +203,7 @@ test("chunked request body", async () => {
       "POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
         "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
     );
-    const rs = await raw.responses(1);
+    const rs = await raw.waitResponses(1);
     assert.equal(rs[0].status, 200);
     assert.equal(JSON.parse(rs[0].body).body, "hello world");
     raw.destroy();
@@ -312,7 +218,7 @@ test("Expect: 100-continue", async () => {
     );
     await raw.until(() => raw.buf.startsWith("HTTP/1.1 100 Continue\r\n\r\n"), "100 Continue");
     raw.write("abcde");
-    const rs = await raw.responses(2);
+    const rs = await raw.waitResponses(2);
     assert.equal(rs[0].status, 100);
     assert.equal(rs[1].status, 200);
     assert.equal(JSON.parse(rs[1].body).body, "abcde");
@@ -324,7 +230,7 @@ test("malformed request: 400 and the socket closes", async () => {
   await withServer(echo, async ({ port }) => {
     const raw = new Raw(port);
     raw.write("THIS IS NOT HTTP\r\n\r\n");
-    const rs = await raw.responses(1);
+    const rs = await raw.waitResponses(1);
     assert.equal(rs[0].status, 400);
     await raw.waitClose();
   });
@@ -334,7 +240,7 @@ test("20 KiB of headers: 431", async () => {
   await withServer(echo, async ({ port }) => {
     const raw = new Raw(port);
     raw.write(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20 * 1024)}\r\n\r\n`);
-    const rs = await raw.responses(1);
+    const rs = await raw.waitResponses(1);
     assert.equal(rs[0].status, 431);
     await raw.waitClose();
   });
@@ -344,7 +250,7 @@ test("Content-Length over 3 MiB: 413", async () => {
   await withServer(echo, async ({ port }) => {
     const raw = new Raw(port);
     raw.write("POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 4000000\r\n\r\n");
-    const rs = await raw.responses(1);
+    const rs = await raw.waitResponses(1);
     assert.equal(rs[0].status, 413);
     await raw.waitClose();
   });
@@ -354,9 +260,9 @@ test("keep-alive: two requests on one socket", async () => {
   await withServer(uriReply, async ({ port }) => {
     const raw = new Raw(port);
     raw.write("GET /one HTTP/1.1\r\nHost: x\r\n\r\n");
-    await raw.responses(1);
+    await raw.waitResponses(1);
     raw.write("GET /two HTTP/1.1\r\nHost: x\r\n\r\n");
-    const rs = await raw.responses(2);
+    const rs = await raw.waitResponses(2);
     assert.deepEqual(rs.map((r) => r.body), ["/one", "/two"]);
     await sleep(20);
     assert.ok(!raw.closed, "the socket stays open");
@@ -368,7 +274,7 @@ test("Connection: close: the server closes after the response", async () => {
   await withServer(uriReply, async ({ port }) => {
     const raw = new Raw(port);
     raw.write("GET /bye HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    const rs = await raw.responses(1);
+    const rs = await raw.waitResponses(1);
     assert.equal(rs[0].body, "/bye");
     await raw.waitClose();
   });
@@ -415,7 +321,7 @@ test("a throwing handler: 500, and the next request works", async () => {
     const logged = await quietly(async () => {
       const raw = new Raw(port);
       raw.write("GET /boom HTTP/1.1\r\nHost: x\r\n\r\nGET /fine HTTP/1.1\r\nHost: x\r\n\r\n");
-      const rs = await raw.responses(2);
+      const rs = await raw.waitResponses(2);
       assert.equal(rs[0].status, 500);
       assert.equal(rs[1].status, 200);
       assert.equal(rs[1].body, "ok");
@@ -479,8 +385,8 @@ test("mgr.connections counts live connections", async () => {
     const a = new Raw(port), b = new Raw(port);
     a.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     b.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    await a.responses(1);
-    await b.responses(1);
+    await a.waitResponses(1);
+    await b.waitResponses(1);
     assert.equal(mgr.connections.length, 3);
     const conns: Connection[] = mgr.connections.filter((c) => !c.isListening);
     assert.equal(conns.length, 2);

@@ -7,6 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
+import { RawSocket } from "./raw_client.ts";
 import WS, { WebSocketServer } from "ws";
 import {
   type EventHandler,
@@ -660,29 +661,17 @@ function parseFrames(buf: Uint8Array): Frame[] {
 }
 
 /** A raw WebSocket client over node:net: handshake, then bytes. */
-class RawWs {
-  sock: net.Socket;
-  buf: Uint8Array = new Uint8Array(0);
-  closed = false;
-  #wake: (() => void) | null = null;
-
+class RawWs extends RawSocket<Uint8Array> {
   constructor(port: number) {
-    this.sock = net.connect({ host: "127.0.0.1", port, noDelay: true });
-    this.sock.on("data", (d: Uint8Array) => {
-      this.buf = cat(this.buf, d);
-      this.#notify();
-    });
-    this.sock.on("error", () => {});
-    this.sock.on("close", () => {
-      this.closed = true;
-      this.#notify();
-    });
+    super(port, new Uint8Array(0), false);
   }
 
-  #notify(): void {
-    const w = this.#wake;
-    this.#wake = null;
-    w?.();
+  protected append(buf: Uint8Array, d: string | Uint8Array): Uint8Array {
+    return cat(buf, d as Uint8Array);
+  }
+
+  protected show(): string {
+    return `frames ${JSON.stringify(parseFrames(this.buf).map((f) => describe(f, undefined)))}`;
   }
 
   static async open(port: number): Promise<RawWs> {
@@ -692,7 +681,11 @@ class RawWs {
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
     );
     let end = -1;
-    await raw.until(() => (end = headEnd(raw.buf)) >= 0 || raw.closed, "the 101 response");
+    await raw.until(
+      () => (end = headEnd(raw.buf)) >= 0 || raw.closed,
+      "the 101 response",
+      3000,
+    );
     const head = decoder.decode(raw.buf.subarray(0, Math.max(end, 0)));
     assert.match(head, /^HTTP\/1\.1 101 /);
     assert.match(head, /\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=\r\n/i);
@@ -702,24 +695,6 @@ class RawWs {
 
   write(b: Uint8Array): void {
     if (!this.closed) this.sock.write(b);
-  }
-
-  async until(pred: () => boolean, what: string, ms = 3000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!pred()) {
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        const got = parseFrames(this.buf).map((f) => describe(f, undefined));
-        throw new Error(`timeout waiting for ${what}; got frames ${JSON.stringify(got)}`);
-      }
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
-        this.#wake = () => {
-          clearTimeout(t);
-          r();
-        };
-      });
-    }
   }
 }
 
@@ -976,7 +951,7 @@ for (const k of CASES) {
             raw.write(b);
           }
         }
-        await raw.until(() => raw.closed, "the server to close the connection");
+        await raw.waitClose();
         const frames = parseFrames(raw.buf);
         assert.deepEqual(
           frames.map((f, i) => describe(f, k.expect[i])),
