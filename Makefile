@@ -6,12 +6,15 @@ DENO    := node_modules/@deno/linux-x64-glibc/deno
 TSC     := node_modules/.bin/tsc
 WASMOPT := node_modules/.bin/wasm-opt
 CLANG   := clang-14
-CORE    := str iobuf printf log timer url net http ws sha1 base64
-CORE_SRC := $(patsubst %,vendor/mongoose/src/%.c,$(CORE))
+# Every module of the core except the native socket driver; every wasm/*.c is
+# part of the WebAssembly build (driver.c plus one file of exports per protocol).
+CORE_SRC := $(sort $(filter-out vendor/mongoose/src/sock_posix.c,$(wildcard vendor/mongoose/src/*.c)))
+WASM_SRC := $(sort $(wildcard wasm/*.c))
 HDR     := vendor/mongoose/mongoose.h
 CWARN   := -Wall -Wextra -Werror
 SAN     := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
-APT_PKGS := clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev wrk curl chromium
+APT_PKGS := clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev wrk curl chromium \
+  mosquitto mosquitto-clients nginx chrony
 
 .PHONY: help setup deps apt run test test-c test-wasm test-deno test-node test-native test-cli lint wasm bench native dist clean
 
@@ -46,10 +49,10 @@ run: deps ## serve the hello JSON on http://0.0.0.0:8000 (Deno)
 WASM_CFLAGS := --target=wasm32-wasi -mexec-model=reactor -O3 -mbulk-memory $(CWARN) \
   -Ivendor/mongoose -DMG_MAX_RECV_SIZE=3145728UL -fno-exceptions \
   -ffile-prefix-map=$(CURDIR)/=
-build/wasm/mongoose.wasm: $(CORE_SRC) wasm/driver.c $(HDR) | deps
+build/wasm/mongoose.wasm: $(CORE_SRC) $(WASM_SRC) $(HDR) | deps
 	@mkdir -p build/wasm
 	$(CLANG) $(WASM_CFLAGS) -Wl,--strip-all \
-	  -o build/wasm/raw.wasm $(CORE_SRC) wasm/driver.c
+	  -o build/wasm/raw.wasm $(CORE_SRC) $(WASM_SRC)
 	$(WASMOPT) -O3 --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
 	  --enable-nontrapping-float-to-int build/wasm/raw.wasm -o $@
 build/wasm/embed.ts: build/wasm/mongoose.wasm wasm/embed.mjs
@@ -80,7 +83,7 @@ build/native/hello_san: bench/native/hello.c vendor/mongoose/src/sock_posix.c $(
 
 native: bench/native/hello ## build the native C hello server
 
-C_TESTS := util http net ws
+C_TESTS := $(sort $(patsubst tests/c/test_%.c,%,$(wildcard tests/c/test_*.c)))
 test-c: apt $(patsubst %,build/native/test_%,$(C_TESTS)) $(patsubst %,build/native/clang_%,$(C_TESTS)) ## C unit tests (gcc and clang, ASan+UBSan)
 	@for t in $(C_TESTS); do for cc in test clang; do \
 	  echo "== $$cc $$t"; ./build/native/$${cc}_$$t || exit 1; done; done

@@ -4,7 +4,7 @@
 #   make fuzz-quick   FUZZ_QUICK_SECONDS each on a copy of the seed corpus,
 #                     plus the regression inputs; fails on any crash
 #   make fuzz         FUZZ_SECONDS each; new inputs go to build/fuzz/new/<target>
-FUZZ_TARGETS := http_parse http_server http_client http_vars match url ws
+FUZZ_TARGETS := $(sort $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_QUICK_SECONDS ?= 10
 FUZZ_SECONDS ?= 300
 FUZZ_TIMEOUT ?= 20

@@ -403,6 +403,61 @@ void mg_sha1_final(unsigned char digest[20], mg_sha1_ctx *);
 size_t mg_base64_encode(const unsigned char *p, size_t n, char *buf, size_t len);
 size_t mg_base64_decode(const char *src, size_t n, char *dst, size_t len);
 
+// ---- HTTP: static files and the filesystem (mg_fs) --------------------------
+// (section reserved; declarations follow here)
+
+
+
+// ---- HTTP: request bodies, multipart, uploads, auth, client -----------------
+// (section reserved; declarations follow here)
+
+
+
+// ---- HTTP: chunked responses and Server-Sent Events -------------------------
+// (section reserved; declarations follow here)
+
+
+
+// ---- MQTT 3.1.1 and 5 -------------------------------------------------------
+// (section reserved; declarations follow here)
+
+
+
+// ---- SNTP -------------------------------------------------------------------
+// (section reserved; declarations follow here)
+
+
+
+// ---- DNS --------------------------------------------------------------------
+// (section reserved; declarations follow here)
+
+
+
+// ---- Wakeup -----------------------------------------------------------------
+// (section reserved; declarations follow here)
+
+
+
+// ---- JSON -------------------------------------------------------------------
+// (section reserved; declarations follow here)
+
+
+
+// ---- JSON-RPC ---------------------------------------------------------------
+// (section reserved; declarations follow here)
+
+
+
+// ---- More hashing, encoding and utilities -----------------------------------
+// (section reserved; declarations follow here)
+
+
+
+// ---- Limits and timeouts ----------------------------------------------------
+// (section reserved; declarations follow here)
+
+
+
 // ---- Driver interface (private to wasmgoose) -----------------------------------
 // The protocol code above never touches sockets. A driver (src/sock_posix.c for
 // native builds, wasm/driver.c for WebAssembly) provides these functions and
