@@ -409,7 +409,12 @@ size_t mg_base64_decode(const char *src, size_t n, char *dst, size_t len);
 
 
 // ---- HTTP: request bodies, multipart, uploads, auth, client -----------------
-// (section reserved; declarations follow here)
+// Parses the part of a multipart/form-data body that starts at `ofs` (0 for
+// the first; a preamble before the first delimiter is skipped) into *part
+// (views into body; may be NULL). Returns the offset of the next part, or 0
+// when there is none (the close delimiter, or malformed/truncated input).
+size_t mg_http_next_multipart(struct mg_str body, size_t ofs,
+                              struct mg_http_part *part);
 
 
 

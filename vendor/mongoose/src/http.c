@@ -938,7 +938,12 @@ static void http_client_ev(struct mg_connection *c, int ev, void *ev_data) {
     size_t total = 0;
     int n = http_parse((char *) c->recv.buf, c->recv.len, &hm, &in), st = 0;
     if (n == 0 && c->recv.len <= MG_HTTP_MAX_HEAD) break;
-    if (n > 0 && (in.flags & HTTP_RESPONSE)) {
+    if (n > 0 && (in.flags & HTTP_RESPONSE) && c->is_head &&
+        mg_http_status(&hm) >= 200) {  // the answer to a HEAD has no body
+      hm.body = str_n(hm.head.buf + hm.head.len, 0);
+      hm.message = hm.head;
+      total = (size_t) n, st = 1;
+    } else if (n > 0 && (in.flags & HTTP_RESPONSE)) {
       st = http_frame(c, &hm, (size_t) n, &in, ev == MG_EV_CLOSE, &total);
       if (st == 0) break;
     }
