@@ -30,6 +30,7 @@ import { runCli } from "./src/cli.ts";
 export { Manager, Timer } from "./src/manager.ts";
 export { Connection } from "./src/connection.ts";
 export { HttpMessage } from "./src/http.ts";
+export type { HttpPart } from "./src/multipart.ts";
 export { WsMessage } from "./src/ws.ts";
 export * from "./src/constants.ts";
 export type {
@@ -37,6 +38,7 @@ export type {
   EventHandler,
   ListenOptions,
   TimerOptions,
+  TlsOptions,
   WsConnectOptions,
 } from "./src/types.ts";
 

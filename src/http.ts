@@ -5,6 +5,7 @@
  */
 
 import type { Abi } from "./abi.ts";
+import { formVar, httpCreds, type HttpPart, multipartParts } from "./multipart.ts";
 
 // struct mg_http_message offsets (wasm32, see wasm/ABI.md)
 const OFF_METHOD = 0;
@@ -272,6 +273,52 @@ export class HttpMessage {
       start = end + 1;
     }
     return undefined;
+  }
+
+  /**
+   * The parts of a `multipart/form-data` body (`mg_http_next_multipart`),
+   * in order; each part's `body` is a view valid during the callback.
+   *
+   * @example
+   * ```ts
+   * for (const part of hm.parts()) {
+   *   console.log(part.name, part.filename, part.body.length);
+   * }
+   * ```
+   */
+  parts(): IterableIterator<HttpPart> {
+    this.#ptr();
+    return multipartParts(this.#abi, this.#p + OFF_BODY, () => this.#ptr());
+  }
+
+  /**
+   * The value of variable `name` in an `application/x-www-form-urlencoded`
+   * body (form-decoded), or `undefined`.
+   *
+   * @example
+   * ```ts
+   * // POST with body "user=ann&note=hi+there"
+   * hm.formVar("note"); // "hi there"
+   * ```
+   */
+  formVar(name: string): string | undefined {
+    return formVar(this.text, name);
+  }
+
+  /**
+   * The credentials of the request (`mg_http_creds`): `Authorization: Basic`
+   * gives user and password; `Authorization: Bearer`, an `access_token`
+   * cookie or query variable give the token as `pass` with an empty `user`.
+   * Both are empty when there are none.
+   *
+   * @example
+   * ```ts
+   * const { user, pass } = hm.creds();
+   * if (user !== "admin" || pass !== "secret") c.reply(401, "", { "WWW-Authenticate": 'Basic realm="x"' });
+   * ```
+   */
+  creds(): { user: string; pass: string } {
+    return httpCreds(this.#abi, this.#ptr());
   }
 
   /**

@@ -33,7 +33,13 @@ import { DenoBackend } from "./host/deno.ts";
 import { NodeBackend } from "./host/node.ts";
 import type { BackendSink, SocketBackend } from "./host/types.ts";
 import { endHttpMessage, type HttpMessage, newHttpMessage } from "./http.ts";
-import type { EventHandler, ListenOptions, TimerOptions, WsConnectOptions } from "./types.ts";
+import type {
+  EventHandler,
+  ListenOptions,
+  TimerOptions,
+  TlsOptions,
+  WsConnectOptions,
+} from "./types.ts";
 import { endWsMessage, newWsMessage, type WsMessage } from "./ws.ts";
 
 /** Initial size of the staging buffer (covers one Node 'data' chunk). */
@@ -166,6 +172,8 @@ export class Manager {
   /** Host id of each listener. */
   #listenerHid = new Map<number, number>();
   #lastListen = { c: 0, hid: 0 };
+  /** TLS options of the listen/connect call in progress (for the imports). */
+  #tls: TlsOptions | undefined;
   #timers = new Map<number, TimerEntry>();
   #nextTid = 1;
   #rt: ReturnType<typeof setTimeout> | undefined;
@@ -256,7 +264,9 @@ export class Manager {
    * Starts listening on `url` and returns the listening connection; it serves
    * as soon as this returns. `http://`, `https://`, `ws://` and `wss://` URLs
    * get the HTTP protocol handler (`mg_http_listen`); `tcp://` and `udp://`
-   * are raw. Without a port, the scheme's default port is used. With port 0,
+   * are raw. TLS URLs (`https://`, `wss://`) need `opts.tls` with `cert` and
+   * `key` (PEM); the runtime does the TLS, the handlers see plain bytes.
+   * Without a port, the scheme's default port is used. With port 0,
    * `localAddr` of the returned connection has the real port. Throws if the
    * address cannot be bound.
    *
@@ -275,10 +285,13 @@ export class Manager {
     let c: number;
     this.#lastListen.c = 0;
     this.#backend.lastError = "";
+    this.#tls = opts?.tls;
     try {
       c = abi.x.mgw_listen(abi.putCString(url), isHttpUrl(url) ? 1 : 0, h, this.#cmask(h));
     } catch (e) {
       throw this.#fail(e);
+    } finally {
+      this.#tls = undefined;
     }
     if (c === 0) {
       this.#freeHandler(h);
@@ -296,9 +309,11 @@ export class Manager {
   }
 
   /**
-   * Opens an outbound connection to `url` (`http://`, `ws://` get the HTTP
-   * protocol handler, `tcp://`, `udp://` are raw; for a WebSocket client use
-   * {@link Manager.wsConnect}). The handler gets `MG_EV_CONNECT` once
+   * Opens an outbound connection to `url` (`http://`, `https://`, `ws://`
+   * get the HTTP protocol handler, `tcp://`, `udp://` are raw; for a
+   * WebSocket client use {@link Manager.wsConnect}; for a whole HTTP request
+   * see `request()`). TLS URLs (`https://`, `wss://`, `tls://`) are encrypted
+   * by the runtime; `opts.tls.ca` may name the CA to trust. The handler gets `MG_EV_CONNECT` once
    * connected, or `MG_EV_ERROR` then `MG_EV_CLOSE`.
    *
    * @example
@@ -314,17 +329,20 @@ export class Manager {
     const abi = this.#abi;
     let c: number;
     this.#backend.lastError = "";
+    this.#tls = opts?.tls;
     try {
       c = abi.x.mgw_connect(abi.putCString(url), isHttpUrl(url) ? 1 : 0, h, this.#cmask(h));
     } catch (e) {
       throw this.#fail(e);
+    } finally {
+      this.#tls = undefined;
     }
     return this.#outbound(c, h, url);
   }
 
   /**
-   * Opens a WebSocket client connection to a `ws://` URL (`wss://` is not
-   * supported yet and throws). The handler gets `MG_EV_CONNECT`, then
+   * Opens a WebSocket client connection to a `ws://` or `wss://` URL (for
+   * `wss://`, `opts.tls.ca` may name the CA to trust). The handler gets `MG_EV_CONNECT`, then
    * `MG_EV_WS_OPEN` (data: the `101` response as an `HttpMessage`) once the
    * handshake is done, then `MG_EV_WS_MSG` / `MG_EV_WS_CTL` (a `WsMessage`);
    * `MG_EV_ERROR` and `MG_EV_CLOSE` on failure. Send with `conn.wsSend` from
@@ -344,10 +362,7 @@ export class Manager {
    */
   wsConnect(url: string, handler?: EventHandler, opts?: WsConnectOptions): Connection {
     this.#check();
-    if (/^wss:/i.test(url)) {
-      throw new Error(`cannot connect to ${url}: TLS connections are not supported yet`);
-    }
-    if (!/^ws:\/\//i.test(url)) throw new TypeError(`not a ws:// URL: ${url}`);
+    if (!/^wss?:\/\//i.test(url)) throw new TypeError(`not a ws:// or wss:// URL: ${url}`);
     let hdrs = opts?.headers === undefined ? "" : headerBlock(opts.headers);
     const protocols = opts?.protocols;
     if (protocols !== undefined && protocols.length > 0) {
@@ -371,9 +386,12 @@ export class Manager {
       const hlen = hdrs.length === 0
         ? 0
         : encoder.encodeInto(hdrs, abi.stageView.subarray(ulen + 1)).written;
+      this.#tls = opts?.tls;
       c = abi.x.mgw_ws_connect(ptr, h, this.#cmask(h), hptr, hlen);
     } catch (e) {
       throw this.#fail(e);
+    } finally {
+      this.#tls = undefined;
     }
     return this.#outbound(c, h, url);
   }
@@ -739,7 +757,13 @@ export class Manager {
     flags: number,
   ): number {
     try {
-      const hid = this.#backend.listen(c, hostOf(this.#abi.str(host, hlen)), port, flags);
+      const hid = this.#backend.listen(
+        c,
+        hostOf(this.#abi.str(host, hlen)),
+        port,
+        flags,
+        this.#tls,
+      );
       if (hid > 0) {
         this.#lastListen.c = c;
         this.#lastListen.hid = hid;
@@ -756,7 +780,13 @@ export class Manager {
     // end of mgw_connect, and MG_EV_CLOSE removes it again).
     this.#conn(c);
     try {
-      return this.#backend.connect(c, hostOf(this.#abi.str(host, hlen)), port, flags);
+      return this.#backend.connect(
+        c,
+        hostOf(this.#abi.str(host, hlen)),
+        port,
+        flags,
+        this.#tls,
+      );
     } catch (e) {
       this.#backend.lastError = e instanceof Error ? e.message : String(e);
       return -1;

@@ -64,6 +64,35 @@ export interface ListenOptions {
    * mean fewer crossings between WebAssembly and JavaScript.
    */
   events?: number[];
+  /**
+   * TLS settings for `https://`, `wss://` (and other TLS) URLs: a listener
+   * needs `cert` and `key`, a client may give `ca` (e.g. for a self-signed
+   * certificate; the server's name is checked against the URL's host).
+   * Ignored for plain URLs.
+   */
+  tls?: TlsOptions;
+}
+
+/**
+ * TLS settings (TLS is done by the runtime: `Deno.listenTls` /
+ * `Deno.connectTls`, `node:tls`). PEM text or its bytes.
+ *
+ * @example
+ * ```ts
+ * const tls: TlsOptions = {
+ *   cert: Deno.readTextFileSync("cert.pem"),
+ *   key: Deno.readTextFileSync("key.pem"),
+ * };
+ * mgr.listen("https://0.0.0.0:8443", handler, { tls });
+ * ```
+ */
+export interface TlsOptions {
+  /** Server: the certificate chain (PEM). */
+  cert?: string | Uint8Array;
+  /** Server: the private key (PEM). */
+  key?: string | Uint8Array;
+  /** Client: CA certificates to trust instead of the system's (PEM). */
+  ca?: string | Uint8Array | Array<string | Uint8Array>;
 }
 
 /**

@@ -10,10 +10,13 @@
 import {
   type BackendSink,
   errorMessage,
+  FLAG_TLS,
   formatAddr,
   type SocketBackend,
   unsupported,
 } from "./types.ts";
+import type { TlsOptions } from "../types.ts";
+import { caList, serverPems } from "./tls.ts";
 
 // The few parts of the Deno namespace used here, typed locally so that this
 // file also compiles with tsc (where the Deno types are absent).
@@ -38,6 +41,12 @@ interface DenoListener {
 interface DenoApi {
   listen(opts: { hostname: string; port: number }): DenoListener;
   connect(opts: { hostname: string; port: number }): Promise<DenoConn>;
+  listenTls(
+    opts: { hostname: string; port: number; cert: string; key: string },
+  ): DenoListener;
+  connectTls(
+    opts: { hostname: string; port: number; caCerts?: string[] },
+  ): Promise<DenoConn>;
   unrefTimer?(id: number): void;
 }
 
@@ -114,7 +123,7 @@ export class DenoBackend implements SocketBackend {
     this.#sink = sink;
   }
 
-  listen(c: number, host: string, port: number, flags: number): number {
+  listen(c: number, host: string, port: number, flags: number, tls?: TlsOptions): number {
     const why = unsupported(flags, "listeners");
     if (why !== null) {
       this.lastError = why;
@@ -122,7 +131,10 @@ export class DenoBackend implements SocketBackend {
     }
     let lsn: DenoListener;
     try {
-      lsn = this.#deno.listen({ hostname: host || "0.0.0.0", port });
+      const hostname = host || "0.0.0.0";
+      lsn = (flags & FLAG_TLS) !== 0
+        ? this.#deno.listenTls({ hostname, port, ...serverPems(tls) })
+        : this.#deno.listen({ hostname, port });
     } catch (e) {
       this.lastError = errorMessage(e);
       return -1;
@@ -141,7 +153,7 @@ export class DenoBackend implements SocketBackend {
     return a === undefined ? null : formatAddr(a.hostname, a.port);
   }
 
-  connect(c: number, host: string, port: number, flags: number): number {
+  connect(c: number, host: string, port: number, flags: number, tls?: TlsOptions): number {
     const why = unsupported(flags, "connections");
     if (why !== null) {
       this.lastError = why;
@@ -150,7 +162,27 @@ export class DenoBackend implements SocketBackend {
     const s = this.#sock(c);
     s.connecting = true;
     this.#socks.set(s.hid, s);
-    this.#deno.connect({ hostname: host, port }).then(
+    let opening: Promise<DenoConn>;
+    if ((flags & FLAG_TLS) !== 0) {
+      const ca = caList(tls);
+      opening = this.#deno.connectTls({
+        hostname: host,
+        port,
+        ...(ca.length > 0 ? { caCerts: ca } : {}),
+      }).then(async (conn) => {
+        // Handshake now, so that a bad certificate is a connect error
+        try {
+          await (conn as { handshake?: () => Promise<unknown> }).handshake?.();
+        } catch (e) {
+          closeQuietly(conn);
+          throw e;
+        }
+        return conn;
+      });
+    } else {
+      opening = this.#deno.connect({ hostname: host, port });
+    }
+    opening.then(
       (conn) => {
         s.connecting = false;
         if (s.dead) {

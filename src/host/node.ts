@@ -12,15 +12,19 @@
 
 import type * as NetNs from "node:net";
 import type * as DnsNs from "node:dns";
+import type * as TlsNs from "node:tls";
 import type { Buffer as NodeBuffer } from "node:buffer";
 import {
   type BackendSink,
   errorMessage,
+  FLAG_TLS,
   formatAddr,
   RECV_SLICE,
   type SocketBackend,
   unsupported,
 } from "./types.ts";
+import type { TlsOptions } from "../types.ts";
+import { caList, serverPems } from "./tls.ts";
 
 type BufferCtor = typeof NodeBuffer;
 
@@ -42,6 +46,7 @@ function builtin<T>(id: string): T {
 
 let netMod: typeof NetNs | undefined;
 let dnsMod: typeof DnsNs | undefined;
+let tlsMod: typeof TlsNs | undefined;
 let BufferC: BufferCtor | undefined;
 
 /** Write-side high-water mark: above it, `write` takes nothing more. */
@@ -100,20 +105,30 @@ export class NodeBackend implements SocketBackend {
     this.#isBun = proc?.versions?.bun !== undefined;
   }
 
-  listen(c: number, host: string, port: number, flags: number): number {
+  listen(c: number, host: string, port: number, flags: number, tls?: TlsOptions): number {
     const why = unsupported(flags, "listeners");
     if (why !== null) {
       this.lastError = why;
       return -1;
     }
     const net = this.#net;
-    const server = net.createServer({ noDelay: true, allowHalfOpen: true });
+    const isTls = (flags & FLAG_TLS) !== 0;
+    let server: NetNs.Server;
+    if (isTls) {
+      tlsMod ??= builtin<typeof TlsNs>("node:tls");
+      server = tlsMod.createServer({ ...serverPems(tls), allowHalfOpen: true });
+    } else {
+      server = net.createServer({ noDelay: true, allowHalfOpen: true });
+    }
     const s = new NSock(this.#nextHid++, c);
     s.server = server;
     const h = host || "0.0.0.0";
     const isIp = net.isIP(h) !== 0;
     let failed: string | null = null;
-    server.on("connection", (sock: NetNs.Socket) => this.#onAccept(s, sock));
+    server.on(isTls ? "secureConnection" : "connection", (sock: NetNs.Socket) => {
+      if (isTls) sock.setNoDelay(true);
+      this.#onAccept(s, sock);
+    });
     server.on("error", (e: Error) => {
       if (failed !== null || s.dead) return;
       this.#forget(s);
@@ -172,21 +187,36 @@ export class NodeBackend implements SocketBackend {
     return formatAddr(sock.localAddress, sock.localPort ?? 0);
   }
 
-  connect(c: number, host: string, port: number, flags: number): number {
+  connect(c: number, host: string, port: number, flags: number, tls?: TlsOptions): number {
     const why = unsupported(flags, "connections");
     if (why !== null) {
       this.lastError = why;
       return -1;
     }
     const s = new NSock(this.#nextHid++, c);
+    const isTls = (flags & FLAG_TLS) !== 0;
     let sock: NetNs.Socket;
     try {
-      sock = this.#net.connect({
-        host,
-        port,
-        noDelay: true,
-        allowHalfOpen: true,
-      });
+      if (isTls) {
+        tlsMod ??= builtin<typeof TlsNs>("node:tls");
+        const ca = caList(tls);
+        const topts: TlsNs.ConnectionOptions & { allowHalfOpen: boolean } = {
+          host,
+          port,
+          allowHalfOpen: true, // passed on to the socket
+          ...(ca.length > 0 ? { ca } : {}),
+          ...(this.#net.isIP(host) === 0 ? { servername: host } : {}),
+        };
+        sock = tlsMod.connect(topts);
+        sock.setNoDelay(true);
+      } else {
+        sock = this.#net.connect({
+          host,
+          port,
+          noDelay: true,
+          allowHalfOpen: true,
+        });
+      }
     } catch (e) {
       this.lastError = errorMessage(e);
       return -1;
@@ -194,7 +224,7 @@ export class NodeBackend implements SocketBackend {
     s.sock = sock;
     s.connecting = true;
     this.#socks.set(s.hid, s);
-    sock.once("connect", () => {
+    sock.once(isTls ? "secureConnect" : "connect", () => {
       s.connecting = false;
       if (s.dead) return;
       this.#sink.connected(

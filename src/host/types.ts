@@ -9,6 +9,8 @@
  * @module
  */
 
+import type { TlsOptions } from "../types.ts";
+
 /** Listener / connection flag: UDP (bit 0 of the `listen`/`connect` flags). */
 export const FLAG_UDP = 1;
 /** Listener / connection flag: TLS (bit 1 of the `listen`/`connect` flags). */
@@ -55,11 +57,11 @@ export interface SocketBackend {
    * Opens a listener for connection `c` on `host` (empty: all interfaces)
    * and `port`; returns a host id >= 1, or -1 (see {@link lastError}).
    */
-  listen(c: number, host: string, port: number, flags: number): number;
+  listen(c: number, host: string, port: number, flags: number, tls?: TlsOptions): number;
   /** The bound `ip:port` of listener `hid`, or null if not bound yet. */
   localAddr(hid: number): string | null;
   /** Starts an outbound connection; returns a host id >= 1, or -1. */
-  connect(c: number, host: string, port: number, flags: number): number;
+  connect(c: number, host: string, port: number, flags: number, tls?: TlsOptions): number;
   /**
    * Takes `len` bytes at `ptr` of WASM memory (copies them before
    * returning): returns `len`, 0 (cannot take more now; `writable` follows),
@@ -93,11 +95,10 @@ export function errorMessage(e: unknown): string {
 }
 
 /**
- * Why a socket with `flags` cannot be opened yet (UDP and TLS are not
- * implemented by the backends), or `null` if it can.
+ * Why a socket with `flags` cannot be opened yet (UDP is not implemented by
+ * the backends; TLS is, over TCP), or `null` if it can.
  */
 export function unsupported(flags: number, what: "listeners" | "connections"): string | null {
   if ((flags & FLAG_UDP) !== 0) return `UDP ${what} are not supported yet`;
-  if ((flags & FLAG_TLS) !== 0) return `TLS ${what} are not supported yet`;
   return null;
 }
