@@ -31,6 +31,8 @@ export { Manager, Timer } from "./src/manager.ts";
 export { Connection } from "./src/connection.ts";
 export { HttpMessage } from "./src/http.ts";
 export type { HttpPart } from "./src/multipart.ts";
+export { closeIdleConnections, IDLE_TIMEOUT_MS, request } from "./src/client.ts";
+export type { HttpResponse, RequestOptions } from "./src/client.ts";
 export { WsMessage } from "./src/ws.ts";
 export * from "./src/constants.ts";
 export type {

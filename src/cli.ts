@@ -14,6 +14,7 @@ import { MG_EV_HTTP_MSG } from "./constants.ts";
 import type { HttpMessage } from "./http.ts";
 import { Manager } from "./manager.ts";
 import { encoder } from "./abi.ts";
+import { readPemFile } from "./host/tls.ts";
 
 /**
  * The default listening URL of the CLI.
@@ -33,14 +34,16 @@ export const DEFAULT_URL = "http://0.0.0.0:8000";
  * console.log(USAGE);
  * ```
  */
-export const USAGE: string = `Usage: wasmgoose [--listen URL] [--help]
+export const USAGE: string = `Usage: wasmgoose [--listen URL] [--cert FILE --key FILE] [--help]
 
 Serves {"message":"Hello, World!"} on GET / (404 {"error":"Not Found"} elsewhere)
 with the Mongoose HTTP server compiled to WebAssembly.
 
 Options:
   -l, --listen URL   address to serve on (default ${DEFAULT_URL});
-                     port 0 picks a free port
+                     port 0 picks a free port; https://... needs --cert and --key
+      --cert FILE    TLS certificate chain (PEM) of an https:// listener
+      --key FILE     its private key (PEM)
   -h, --help         show this help and exit
 
 Stop with Ctrl-C (SIGINT) or SIGTERM.`;
@@ -66,6 +69,8 @@ function hello(c: Connection, _ev: number, data: unknown): void {
 interface CliOptions {
   listen: string;
   help: boolean;
+  cert?: string;
+  key?: string;
 }
 
 /** Parses `args`; returns an error message for bad ones. */
@@ -79,6 +84,10 @@ function parseArgs(args: string[]): CliOptions | string {
       const v = args[++i];
       if (v === undefined || v === "") return `${a} needs a URL`;
       opts.listen = v;
+    } else if (a === "--cert" || a === "--key") {
+      const v = args[++i];
+      if (v === undefined || v === "") return `${a} needs a file`;
+      opts[a === "--cert" ? "cert" : "key"] = v;
     } else if (a.startsWith("--listen=")) {
       const v = a.slice(9);
       if (v === "") return "--listen needs a URL";
@@ -112,7 +121,13 @@ export async function main(args: string[]): Promise<number> {
   const mgr = new Manager();
   let lsn: Connection;
   try {
-    lsn = mgr.listen(opts.listen, hello, { events: [MG_EV_HTTP_MSG] });
+    if ((opts.cert === undefined) !== (opts.key === undefined)) {
+      throw new Error("--cert and --key go together");
+    }
+    const tls = opts.cert !== undefined && opts.key !== undefined
+      ? { cert: readPemFile(opts.cert), key: readPemFile(opts.key) }
+      : undefined;
+    lsn = mgr.listen(opts.listen, hello, { events: [MG_EV_HTTP_MSG], tls });
   } catch (e) {
     console.error(`wasmgoose: ${e instanceof Error ? e.message : String(e)}`);
     mgr.close();

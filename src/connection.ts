@@ -77,6 +77,7 @@ function closedError(): Error {
 
 let createConnection: (host: ConnectionHost, c: number) => Connection;
 let killConnection: (conn: Connection, fetchId: boolean) => void;
+let connectionPtr: (conn: Connection) => [Abi, number];
 let setConnectionAddrs: (
   conn: Connection,
   remote: string | undefined,
@@ -138,6 +139,7 @@ export class Connection {
       }
       conn.#c = 0;
     };
+    connectionPtr = (conn) => [conn.#abi, conn.#c];
     setConnectionAddrs = (conn, remote, local) => {
       if (remote !== undefined) conn.#remote = remote;
       if (local !== undefined) conn.#local = local;
@@ -660,6 +662,11 @@ export function newConnection(host: ConnectionHost, c: number): Connection {
  */
 export function endConnection(conn: Connection, fetchId: boolean): void {
   killConnection(conn, fetchId);
+}
+
+/** Internal: the instance and C pointer of `conn` (0 once closed). */
+export function connInternals(conn: Connection): [Abi, number] {
+  return connectionPtr(conn);
 }
 
 /** Internal: sets the cached addresses of `conn`. */

@@ -34,3 +34,20 @@ export function serverPems(tls: TlsOptions | undefined): { cert: string; key: st
   }
   return { cert: pemText(tls.cert), key: pemText(tls.key) };
 }
+
+/** Reads a text file (PEM) with the runtime's file API; throws a clear error. */
+export function readPemFile(path: string): string {
+  const deno = (globalThis as { Deno?: { readTextFileSync(p: string): string } }).Deno;
+  try {
+    if (deno !== undefined) return deno.readTextFileSync(path);
+    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } })
+      .process;
+    const fs = proc?.getBuiltinModule?.("node:fs") as
+      | { readFileSync(p: string, enc: string): string }
+      | undefined;
+    if (fs === undefined) throw new Error("no file API");
+    return fs.readFileSync(path, "utf8");
+  } catch (e) {
+    throw new Error(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
