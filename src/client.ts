@@ -17,6 +17,7 @@ import type { HttpMessage } from "./http.ts";
 import { Manager } from "./manager.ts";
 import { httpxExports } from "./multipart.ts";
 import type { TlsOptions } from "./types.ts";
+import { caList } from "./host/tls.ts";
 
 /**
  * Options of {@link request}.
@@ -146,8 +147,6 @@ class Client {
 let shared: Manager | undefined;
 /** Idle connections per Manager and origin. */
 const pools = new WeakMap<Manager, Map<string, Client[]>>();
-const tlsIds = new WeakMap<TlsOptions, number>();
-let nextTlsId = 1;
 
 function poolOf(mgr: Manager, key: string): Client[] {
   let m = pools.get(mgr);
@@ -277,14 +276,10 @@ export function request(url: string, opts: RequestOptions = {}): Promise<HttpRes
   const mgr = opts.manager ??
     (shared !== undefined && !shared.closed ? shared : shared = new Manager());
   const tls = opts.tls;
-  let tid = 0;
-  if (tls !== undefined) {
-    tid = tlsIds.get(tls) ?? 0;
-    if (tid === 0) tlsIds.set(tls, tid = nextTlsId++);
-  }
   const port = u.port !== "" ? u.port : u.protocol === "https:" ? "443" : "80";
   const target = `${u.protocol}//${u.hostname}:${port}`;
-  const key = `${target}#${tid}`;
+  // Connections are shared by requests to the same origin that trust the same CAs
+  const key = `${target}#${caList(tls).join("")}`;
   const signal = opts.signal;
   const timeout = opts.timeout ?? DEFAULT_TIMEOUT_MS;
 
@@ -458,6 +453,6 @@ function onEvent(mgr: Manager, cl: Client, c: Connection, ev: number, data: unkn
       : cl.connected
       ? "connection closed before the response"
       : "connection failed";
-    p.reject(new Error(`request to ${cl.key.slice(0, cl.key.lastIndexOf("#"))} failed: ${why}`));
+    p.reject(new Error(`request to ${cl.key.slice(0, cl.key.indexOf("#"))} failed: ${why}`));
   }
 }
