@@ -449,7 +449,11 @@ function onEvent(mgr: Manager, cl: Client, c: Connection, ev: number, data: unkn
       return;
     }
     const why = cl.error !== undefined
-      ? (cl.error === "bad HTTP response" ? "malformed response" : cl.error)
+      ? (cl.error === "bad HTTP response"
+        ? "malformed response"
+        : cl.error === "HTTP response too large"
+        ? "response too large (over 3 MiB)"
+        : cl.error)
       : cl.connected
       ? "connection closed before the response"
       : "connection failed";

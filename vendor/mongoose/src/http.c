@@ -948,7 +948,7 @@ static void http_client_ev(struct mg_connection *c, int ev, void *ev_data) {
       if (st == 0) break;
     }
     if (st != 1) {
-      mg_error(c, "bad HTTP response");
+      mg_error(c, st == 413 ? "HTTP response too large" : "bad HTTP response");
       mg_iobuf_del(&c->recv, 0, c->recv.len);
       break;
     }
