@@ -6,6 +6,8 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
+import { spawn } from "node:child_process";
+import process from "node:process";
 import WS, { WebSocketServer } from "ws";
 import { makeCerts, run, type TestCerts } from "./tls_certs.ts";
 import {
@@ -239,4 +241,38 @@ test("wsConnect to wss:// (a ws server over node:https)", async () => {
     server.closeAllConnections?.();
     await new Promise<void>((r) => server.close(() => r()));
   }
+});
+
+test("CLI: --listen https://... --cert --key serves TLS", async () => {
+  const isDeno = (globalThis as { Deno?: unknown }).Deno !== undefined;
+  const args = isDeno
+    ? ["run", "--allow-net=127.0.0.1", `--allow-read=${certs.dir}`, "mod.ts"]
+    : ["dist/src/bin.js"];
+  args.push("--listen", "https://127.0.0.1:0", "--cert", certs.certFile, "--key", certs.keyFile);
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = "", err = "";
+      child.stdout?.on("data", (d: Uint8Array) => {
+        out += String(d);
+        const m = /listening on (https:\/\/\S+)/.exec(out);
+        if (m) resolve(m[1]);
+      });
+      child.stderr?.on("data", (d: Uint8Array) => err += String(d));
+      child.once("exit", (code) => reject(new Error(`CLI exited (${code}): ${out} ${err}`)));
+    });
+    const body = await run("curl", ["-sS", "--cacert", certs.caFile, url + "/"]);
+    assert.equal(body, '{"message":"Hello, World!"}');
+  } finally {
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    child.kill("SIGTERM");
+    await exited;
+  }
+});
+
+test("CLI: --cert without --key is an error", async () => {
+  const isDeno = (globalThis as { Deno?: unknown }).Deno !== undefined;
+  const args = isDeno ? ["run", "-A", "mod.ts"] : ["dist/src/bin.js"];
+  args.push("--listen", "https://127.0.0.1:0", "--cert", certs.certFile);
+  await assert.rejects(run(process.execPath, args), /--cert and --key go together/);
 });
