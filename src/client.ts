@@ -407,6 +407,8 @@ function onEvent(mgr: Manager, cl: Client, c: Connection, ev: number, data: unkn
       return;
     }
     const hm = data as HttpMessage;
+    const status = hm.status();
+    if (status < 200 && status !== 101) return; // an interim response (103 ...)
     const headers = new Headers();
     let framed = false, close = false;
     for (const [k, v] of hm.headers()) {
@@ -419,7 +421,6 @@ function onEvent(mgr: Manager, cl: Client, c: Connection, ev: number, data: unkn
       if (lk === "content-length" || lk === "transfer-encoding") framed = true;
       if (lk === "connection" && /close/i.test(v)) close = true;
     }
-    const status = hm.status();
     if (hm.method === "HTTP/1.0" && !/keep-alive/i.test(headers.get("connection") ?? "")) {
       close = true;
     }

@@ -250,6 +250,19 @@ describe("request() failures", () => {
     });
   });
 
+  test("interim responses (100, 103) are skipped", async () => {
+    await raw((s) => {
+      s.once("data", () => {
+        s.write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n");
+        setTimeout(() => s.end("HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok"), 20);
+      });
+    }, async () => {
+      const r = await request(rawUrl(), { manager: mgr });
+      assert.equal(r.status, 201);
+      assert.equal(r.text(), "ok");
+    });
+  });
+
   test("malformed response, response too large, closed before the response", async () => {
     await raw((s) => s.once("data", () => s.end("garbage\r\n\r\n")), async () => {
       await assert.rejects(request(rawUrl(), { manager: mgr }), /failed: malformed response/);
