@@ -93,12 +93,21 @@ test("https listener: curl --cacert, by IP and by name", async () => {
   });
 });
 
-test("https listener: curl without the CA refuses the certificate", async () => {
+test("https listener: failed handshakes and plain HTTP do not stop it", async () => {
   await withTlsServer(async (port) => {
     await assert.rejects(
       run("curl", ["-sS", `https://127.0.0.1:${port}/`]),
       /certificate/i,
     );
+    // plain HTTP to the TLS port: no HTTP answer
+    await assert.rejects(run("curl", ["-sS", "-m", "10", `http://127.0.0.1:${port}/`]));
+    const out = await run("curl", [
+      "-sS",
+      "--cacert",
+      certs.caFile,
+      `https://127.0.0.1:${port}/ok`,
+    ]);
+    assert.equal(out, '{"method":"GET","uri":"/ok","body":""}');
   });
 });
 
