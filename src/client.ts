@@ -36,7 +36,7 @@ export interface RequestOptions {
   /** The method (default `GET`, or `POST` when there is a body). */
   method?: string;
   /** Request headers (no CR, LF or NUL). `Host` and `Content-Length` are set for you. */
-  headers?: Record<string, string> | Array<[string, string]>;
+  headers?: Record<string, string> | Array<[string, string]> | Headers;
   /** The request body; sent with a `Content-Length`. */
   body?: string | Uint8Array;
   /** Aborts the request: the promise rejects with the signal's reason. */
@@ -190,7 +190,9 @@ export function closeIdleConnections(manager?: Manager): void {
 
 function headerList(h: RequestOptions["headers"]): Array<[string, string]> {
   if (h === undefined) return [];
-  return Array.isArray(h) ? h : Object.entries(h);
+  if (Array.isArray(h)) return h;
+  if (h instanceof Headers) return Array.from(h.entries());
+  return Object.entries(h);
 }
 
 function basic(user: string, pass: string): string {

@@ -131,6 +131,11 @@ describe("request() against node:http", () => {
     });
     const pj = p.json() as Record<string, unknown>;
     assert.deepEqual([pj.method, pj.body, pj.len, pj.custom], ["POST", "héllo", "6", "yes"]);
+    const hd = await request(base + "/echo", {
+      manager: mgr,
+      headers: new Headers({ "X-Custom": "from Headers" }),
+    });
+    assert.equal((hd.json() as { custom: string }).custom, "from Headers");
     const nf = await request(base + "/missing", { manager: mgr });
     assert.equal(nf.status, 404);
     assert.equal(nf.statusText, "Not Found");
