@@ -1,7 +1,7 @@
 // Raw TCP and UDP (`tcp://`, `udp://` with plain listen/connect and the
 // user's handler, conn.recv / conn.consume), connecting by host name
 // (localhost, [::1]) and conn.resolve, against node:net, node:dgram and
-// node:http peers. Runs on Deno and (compiled by tsc) on Node.
+// node:http peers (and socat when installed). Runs on Deno and (compiled by tsc) on Node.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,6 +10,9 @@ import * as dgram from "node:dgram";
 import * as http from "node:http";
 import * as dns from "node:dns";
 import * as os from "node:os";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import process from "node:process";
 import { Buffer } from "node:buffer";
 import {
   type Connection,
@@ -438,5 +441,49 @@ test("conn.resolve: localhost and IP literals give MG_EV_RESOLVE with the addres
   } finally {
     mgr.close();
     server.close();
+  }
+});
+
+// ---- socat, when installed ------------------------------------------------------
+
+/** The path of socat, or undefined. */
+function findSocat(): string | undefined {
+  const path = (process.env.PATH ?? "/usr/bin:/bin").split(":");
+  for (const dir of path) {
+    const p = `${dir}/socat`;
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/** Runs socat with `input` on stdin; resolves with its stdout. */
+function socat(bin: string, addr: string, input: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const p = spawn(bin, ["-t", "2", "-", addr], { stdio: ["pipe", "pipe", "inherit"] });
+    let out = "";
+    p.stdout?.setEncoding("utf8");
+    p.stdout?.on("data", (s: string) => (out += s));
+    p.once("error", reject);
+    p.once("exit", () => resolve(out));
+    p.stdin?.end(input);
+  });
+}
+
+test("socat as a TCP and a UDP client of our echo servers", async (t) => {
+  const bin = findSocat();
+  if (bin === undefined) {
+    t.skip("socat is not installed");
+    return;
+  }
+  const mgr = new Manager();
+  try {
+    const tcp = mgr.listen("tcp://127.0.0.1:0", echo);
+    const udp = mgr.listen("udp://127.0.0.1:0", (c, ev) => {
+      if (ev === MG_EV_READ) c.send(c.recv);
+    });
+    assert.equal(await socat(bin, `TCP:${tcp.localAddr}`, "over tcp\n"), "over tcp\n");
+    assert.equal(await socat(bin, `UDP:${udp.localAddr}`, "over udp\n"), "over udp\n");
+  } finally {
+    mgr.close();
   }
 });
