@@ -140,9 +140,18 @@ test("conn.recv keeps unconsumed bytes; consume(n) removes a prefix", async () =
   }
 });
 
+/**
+ * Where a peer listens so that "localhost" reaches it whichever address the
+ * system resolver gives first: "::" (dual stack) when there is IPv6.
+ */
+async function anyLoopback(): Promise<string> {
+  return (await haveIpv6()) ? "::" : "127.0.0.1";
+}
+
 test("tcp:// client to a node:net echo server, by IP and by the name localhost", async () => {
   const server = net.createServer((s) => s.pipe(s));
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const where = await anyLoopback();
+  await new Promise<void>((r) => server.listen(0, where, r));
   const port = (server.address() as net.AddressInfo).port;
   const mgr = new Manager();
   try {
@@ -153,7 +162,7 @@ test("tcp:// client to a node:net echo server, by IP and by the name localhost",
       mgr.connect(`tcp://${host}:${port}`, (c, ev) => {
         if (ev === MG_EV_CONNECT) {
           connected = true;
-          assert.equal(c.remoteAddr, `127.0.0.1:${port}`);
+          assert.match(c.remoteAddr, new RegExp(`^(127\\.0\\.0\\.1|\\[::1\\]):${port}$`));
           c.send(data);
         } else if (ev === MG_EV_READ) {
           got.push(c.recv.slice());
@@ -176,7 +185,8 @@ test("tcp:// client to a node:net echo server, by IP and by the name localhost",
 
 test("http://localhost:PORT reaches a node:http server (host name resolved by the runtime)", async () => {
   const server = http.createServer((req, res) => res.end(`hi ${req.url}`));
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const where = await anyLoopback();
+  await new Promise<void>((r) => server.listen(0, where, r));
   const port = (server.address() as net.AddressInfo).port;
   const mgr = new Manager();
   try {

@@ -208,6 +208,9 @@ export class UdpBackend {
         this.#sink.connected(s.c, remote, local);
       });
     };
+    // "localhost" is 127.0.0.1, as for mg_aton (the system resolver may
+    // prefer ::1, which a UDP peer bound to 127.0.0.1 would refuse).
+    if (host === "localhost") host = "127.0.0.1";
     this.#dns.lookup(host, (err: Error | null, address: string, family: number) => {
       if (s.dead) return;
       if (err !== null) {
