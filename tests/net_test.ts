@@ -497,3 +497,23 @@ test("socat as a TCP and a UDP client of our echo servers", async (t) => {
     mgr.close();
   }
 });
+
+test("udp:// client errors: port 0 and an unknown host give MG_EV_ERROR then MG_EV_CLOSE", async () => {
+  const mgr = new Manager();
+  mgr.logLevel = MG_LL_NONE;
+  try {
+    for (const url of ["udp://127.0.0.1:0", "udp://no-such-host.invalid:53"]) {
+      const evs: number[] = [];
+      let err = "";
+      mgr.connect(url, (_c, ev, data) => {
+        if (ev === MG_EV_ERROR) err = data as string;
+        if (ev === MG_EV_ERROR || ev === MG_EV_CLOSE || ev === MG_EV_CONNECT) evs.push(ev);
+      });
+      await waitFor(() => evs.includes(MG_EV_CLOSE), `the close of ${url}`);
+      assert.deepEqual(evs, [MG_EV_ERROR, MG_EV_CLOSE], url);
+      assert.ok(err.length > 0, url);
+    }
+  } finally {
+    mgr.close();
+  }
+});

@@ -193,7 +193,7 @@ export class UdpBackend {
       }
       s.sock = sock;
       this.#attach(s, sock);
-      sock.connect(port, address, () => {
+      const onConnect = () => {
         if (s.dead) return;
         s.connected = true;
         let remote = formatAddr(address, port), local = "";
@@ -206,7 +206,18 @@ export class UdpBackend {
           // addresses unavailable: keep what we know
         }
         this.#sink.connected(s.c, remote, local);
-      });
+      };
+      try {
+        sock.connect(port, address, onConnect);
+      } catch (e) { // e.g. port 0
+        this.#forget(s);
+        try {
+          sock.close();
+        } catch {
+          // not running
+        }
+        this.#sink.connectFailed(s.c, errorMessage(e));
+      }
     };
     // "localhost" is 127.0.0.1, as for mg_aton (the system resolver may
     // prefer ::1, which a UDP peer bound to 127.0.0.1 would refuse).
