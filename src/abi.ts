@@ -82,6 +82,24 @@ export interface WasmExports {
   mgw_ws_frame(c: number, ptr: number, len: number, op: number, fin: number): number;
   /** `mg_ws_close` with a status code (0: none) and a reason. */
   mgw_ws_close(c: number, code: number, reason: number, rlen: number): void;
+  /** A datagram of `len` bytes at the staging buffer; sender at `addrOff` (-1: none). */
+  mgw_dgram(c: number, len: number, addrOff: number): void;
+  /** Pointer to `c->recv` (0) or `c->send` (1), a `struct mg_iobuf`. */
+  mgw_iobuf(c: number, send: number): number;
+  /** Deletes `n` bytes from the front of `c->recv`; returns what is left. */
+  mgw_consume(c: number, n: number): number;
+  /** `mg_resolve(c, url)`. */
+  mgw_resolve(c: number, url: number): void;
+  /** `mg_resolve_cancel(c)`. */
+  mgw_resolve_cancel(c: number): void;
+  /** Outcome of the host's `resolve`: the address or an error message at `res`. */
+  mgw_resolved(c: number, id: number, ok: number, res: number): void;
+  /** `mg_sntp_connect` (empty URL: the default server); returns `c` or 0. */
+  mgw_sntp_connect(url: number, h: number, evmask: number): number;
+  /** `mg_sntp_request(c)`. */
+  mgw_sntp_request(c: number): void;
+  /** `mg_wakeup(mgr, id, ptr, len)`; 1 delivered, 0 no such connection. */
+  mgw_wakeup(id: number, ptr: number, len: number): number;
 }
 
 /** The `"mgw_host"` imports that depend on the Manager (see `wasm/ABI.md`). */
@@ -115,6 +133,10 @@ export interface HostImports {
   event(c: number, ev: number, evd: number, h: number): void;
   /** A C timer made by `mgw_timer_add` fired. */
   timer(tid: number): void;
+  /** Send one datagram from UDP listener `hid` to the `struct mg_addr` at `addr`. */
+  sendto(hid: number, ptr: number, len: number, addr: number): number;
+  /** Resolve `host` for connection `c` (id `id`); answer with `mgw_resolved`. */
+  resolve(c: number, id: number, host: number, hlen: number): void;
 }
 
 /** Thrown by the WASI `proc_exit` import: the C code called `exit()`. */
@@ -289,6 +311,8 @@ export class Abi {
       pause: host.pause,
       event: host.event,
       timer: host.timer,
+      sendto: host.sendto,
+      resolve: host.resolve,
       now: () => performance.now(),
       wallclock: () => Date.now(),
       log: (ptr: number, len: number) => {

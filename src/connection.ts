@@ -7,6 +7,7 @@
 import { type Abi, encoder } from "./abi.ts";
 import { WEBSOCKET_OP_BINARY, WEBSOCKET_OP_TEXT } from "./constants.ts";
 import { HttpMessage, httpMessagePtr } from "./http.ts";
+import { consumeRecv, recvView } from "./net.ts";
 
 /** What a Connection needs from its Manager. Internal. */
 export interface ConnectionHost {
@@ -309,6 +310,118 @@ export class Connection {
    */
   get recvLen(): number {
     return this.#c === 0 ? 0 : this.#info(2);
+  }
+
+  /**
+   * The received bytes not yet consumed (`c->recv`): a view into WebAssembly
+   * memory, valid until the next call into the Manager or the connection
+   * (copy it with `.slice()` to keep it). On a raw `tcp://` connection, data
+   * stays here until {@link Connection.consume}d; on `udp://`, it holds
+   * exactly the datagram of the current `MG_EV_READ`. Empty once closed.
+   *
+   * @example
+   * ```ts
+   * if (ev === MG_EV_READ) {
+   *   c.send(c.recv); // echo
+   *   c.consume(c.recv.length);
+   * }
+   * ```
+   */
+  get recv(): Uint8Array {
+    const c = this.#c;
+    if (c === 0) return new Uint8Array(0);
+    try {
+      return recvView(this.#abi, c);
+    } catch (e) {
+      throw this.#host.fail(e);
+    }
+  }
+
+  /**
+   * Removes the first `n` bytes of {@link Connection.recv} (all of them if
+   * `n` is larger); returns how many bytes remain. Throws RangeError if `n`
+   * is not a non-negative integer.
+   *
+   * @example
+   * ```ts
+   * const nl = c.recv.indexOf(10);
+   * if (nl >= 0) c.consume(nl + 1); // one line handled
+   * ```
+   */
+  consume(n: number): number {
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`invalid byte count ${n}`);
+    const c = this.#c;
+    if (c === 0) return 0;
+    try {
+      return consumeRecv(this.#abi, c, n);
+    } catch (e) {
+      throw this.#host.fail(e);
+    }
+  }
+
+  /**
+   * Sends an SNTP request on a connection made by `Manager.sntpConnect`
+   * (`mg_sntp_request`); if it is not connected yet, the request leaves once
+   * it is. The answer arrives as `MG_EV_SNTP_TIME`.
+   *
+   * @example
+   * ```ts
+   * mgr.timerAdd(60_000, () => sntp.sntpRequest(), { repeat: true });
+   * ```
+   */
+  sntpRequest(): void {
+    const c = this.#c;
+    if (c === 0) throw closedError();
+    try {
+      this.#abi.x.mgw_sntp_request(c);
+    } catch (e) {
+      throw this.#host.fail(e);
+    }
+  }
+
+  /**
+   * Resolves the host of `url` with the runtime's resolver (`mg_resolve`):
+   * the handler gets `MG_EV_RESOLVE`, with {@link Connection.remoteAddr} set
+   * to the address and the URL's port, or `MG_EV_ERROR` (which closes the
+   * connection). IP literals resolve at once.
+   *
+   * @example
+   * ```ts
+   * c.resolve("tcp://localhost:80");
+   * // later: if (ev === MG_EV_RESOLVE) console.log(c.remoteAddr); // 127.0.0.1:80
+   * ```
+   */
+  resolve(url: string): void {
+    const c = this.#c;
+    if (c === 0) throw closedError();
+    const abi = this.#abi;
+    this.#remote = undefined;
+    try {
+      abi.x.mgw_resolve(c, abi.putCString(url));
+    } catch (e) {
+      throw this.#host.fail(e);
+    }
+    this.#remote = undefined;
+  }
+
+  /**
+   * Drops a resolution started by {@link Connection.resolve}
+   * (`mg_resolve_cancel`): no `MG_EV_RESOLVE` follows.
+   *
+   * @example
+   * ```ts
+   * c.resolve("tcp://example.com:80");
+   * c.resolveCancel();
+   * ```
+   */
+  resolveCancel(): void {
+    const c = this.#c;
+    if (c === 0) return;
+    try {
+      this.#abi.x.mgw_resolve_cancel(c);
+    } catch (e) {
+      throw this.#host.fail(e);
+    }
   }
 
   /**

@@ -21,6 +21,8 @@ import {
   MG_EV_HTTP_MSG,
   MG_EV_POLL,
   MG_EV_READ,
+  MG_EV_SNTP_TIME,
+  MG_EV_WAKEUP,
   MG_EV_WRITE,
   MG_EV_WS_CTL,
   MG_EV_WS_MSG,
@@ -32,6 +34,8 @@ import {
 import { DenoBackend } from "./host/deno.ts";
 import { NodeBackend } from "./host/node.ts";
 import type { BackendSink, SocketBackend } from "./host/types.ts";
+import { SplitBackend, UdpBackend } from "./host/udp.ts";
+import { lookupHost, sntpTime, wakeupData, WakeupPorts } from "./net.ts";
 import { endHttpMessage, type HttpMessage, newHttpMessage } from "./http.ts";
 import type {
   EventHandler,
@@ -187,6 +191,8 @@ export class Manager {
   #runReject: ((e: Error) => void) | undefined;
   #onSignal: (() => void) | undefined;
   #connHost: ConnectionHost;
+  #udp: UdpBackend;
+  #wakePorts: WakeupPorts | undefined;
 
   static {
     timerCancel = (mgr, tid) => mgr.#timerCancel(tid);
@@ -213,7 +219,15 @@ export class Manager {
       closed: (c, err) => this.#closedSock(c, err),
       writable: (c) => this.#call1(1, c),
     };
-    this.#backend = denoNs() !== undefined ? new DenoBackend(sink) : new NodeBackend(sink);
+    const tcp = denoNs() !== undefined ? new DenoBackend(sink) : new NodeBackend(sink);
+    this.#udp = new UdpBackend({
+      mem: sink.mem,
+      datagram: (c, data, remote) => this.#dgram(c, data, remote),
+      connected: sink.connected,
+      connectFailed: sink.connectFailed,
+      closed: sink.closed,
+    });
+    this.#backend = new SplitBackend(tcp, this.#udp);
     const imports: HostImports = {
       listen: (c, url, host, hlen, port, flags) => this.#imListen(c, url, host, hlen, port, flags),
       connect: (c, host, hlen, port, flags) => this.#imConnect(c, host, hlen, port, flags),
@@ -248,6 +262,15 @@ export class Manager {
       },
       event: (c, ev, evd, h) => this.#imEvent(c, ev, evd, h),
       timer: (tid) => this.#imTimer(tid),
+      sendto: (hid, ptr, len, addr) => {
+        try {
+          return this.#udp.sendto(hid, ptr, len, addr);
+        } catch (e) {
+          console.error("wasmgoose: sendto failed:", e);
+          return -1;
+        }
+      },
+      resolve: (c, id, host, hlen) => this.#imResolve(c, id, this.#abi.str(host, hlen)),
     };
     this.#abi = new Abi(imports);
     this.#connHost = {
@@ -394,6 +417,96 @@ export class Manager {
       this.#tls = undefined;
     }
     return this.#outbound(c, h, url);
+  }
+
+  /**
+   * Connects to an SNTP server (`mg_sntp_connect`; default
+   * `udp://time.google.com:123`). Call `conn.sntpRequest()` (right away is
+   * fine: the request leaves once connected) and the handler gets
+   * `MG_EV_SNTP_TIME` with the server's time in epoch milliseconds (a
+   * number), corrected by half the round trip. A bad reply (kiss-o'-death,
+   * unsynchronised server, not a server reply) gives `MG_EV_ERROR` and
+   * closes the connection.
+   *
+   * @example
+   * ```ts
+   * const c = mgr.sntpConnect("udp://127.0.0.1:123", (c, ev, data) => {
+   *   if (ev === MG_EV_SNTP_TIME) {
+   *     console.log("time:", new Date(data as number).toISOString());
+   *     c.close();
+   *   }
+   * });
+   * c.sntpRequest();
+   * ```
+   */
+  sntpConnect(url?: string, handler?: EventHandler, opts?: ListenOptions): Connection {
+    this.#check();
+    const h = this.#addHandler(handler, opts);
+    const abi = this.#abi;
+    let c: number;
+    this.#backend.lastError = "";
+    try {
+      c = abi.x.mgw_sntp_connect(abi.putCString(url ?? ""), h, this.#cmask(h));
+    } catch (e) {
+      throw this.#fail(e);
+    }
+    return this.#outbound(c, h, url ?? "udp://time.google.com:123");
+  }
+
+  /**
+   * Delivers `MG_EV_WAKEUP` with `data` (a `Uint8Array`, a copy; strings are
+   * sent UTF-8 encoded) to the connection with id `connId` (`mg_wakeup`).
+   * Returns false, dropping the data, if there is no such connection (e.g.
+   * it closed meanwhile). Workers use {@link Manager.wakeupPort}.
+   *
+   * @example
+   * ```ts
+   * const id = c.id;
+   * setTimeout(() => mgr.wakeup(id, "done"), 100);
+   * // in the handler: if (ev === MG_EV_WAKEUP) c.reply(200, data as Uint8Array);
+   * ```
+   */
+  wakeup(connId: number, data: string | Uint8Array = ""): boolean {
+    this.#check();
+    if (!Number.isInteger(connId) || connId <= 0) return false;
+    const abi = this.#abi;
+    try {
+      let ptr: number, len: number;
+      if (typeof data === "string") {
+        ptr = abi.stage(data.length * 3);
+        len = data.length === 0 ? 0 : encoder.encodeInto(data, abi.stageView).written;
+      } else {
+        len = data.length;
+        ptr = abi.putBytes(data);
+      }
+      return abi.x.mgw_wakeup(connId | 0, ptr, len) === 1;
+    } catch (e) {
+      throw this.#fail(e);
+    }
+  }
+
+  /**
+   * A `MessagePort` for a worker (Deno `Worker`, Node `worker_threads`):
+   * transfer it to the worker, which posts `{ id, data }` (`id` a
+   * connection id, `data` a string, `Uint8Array` or `ArrayBuffer`); each
+   * message becomes {@link Manager.wakeup}`(id, data)` on this thread.
+   * Messages for connections that are gone are dropped. The ports close with
+   * the Manager and do not keep the process alive by themselves.
+   *
+   * @example
+   * ```ts
+   * const worker = new Worker(new URL("./work.ts", import.meta.url), { type: "module" });
+   * const port = mgr.wakeupPort();
+   * worker.postMessage({ port }, [port]);
+   * // in the worker: port.postMessage({ id, data: "result" });
+   * ```
+   */
+  wakeupPort(): MessagePort {
+    this.#check();
+    this.#wakePorts ??= new WakeupPorts((id, data) => {
+      if (!this.#closed) this.wakeup(id, data);
+    });
+    return this.#wakePorts.open();
   }
 
   /**
@@ -669,6 +782,7 @@ export class Manager {
 
   /** Stops every host activity: sockets, runtime timer, signal listeners. */
   #stop(): void {
+    this.#wakePorts?.close();
     try {
       this.#backend.closeAll();
     } catch (e) {
@@ -820,6 +934,12 @@ export class Manager {
             break;
           case MG_EV_ERROR:
             data = evd === 0 ? "" : abi.cstr(evd);
+            break;
+          case MG_EV_SNTP_TIME:
+            data = sntpTime(abi, evd);
+            break;
+          case MG_EV_WAKEUP:
+            data = wakeupData(abi, evd);
             break;
           case MG_EV_POLL:
             if (evd !== 0) {
@@ -974,6 +1094,37 @@ export class Manager {
     } catch (e) {
       this.#fail(e);
     }
+  }
+
+  /** A datagram for `c` from `remote`. */
+  #dgram(c: number, data: Uint8Array, remote: string): void {
+    if (this.#closed) return;
+    const abi = this.#abi;
+    const conn = this.#conns.get(c);
+    if (conn !== undefined) setAddrs(conn, remote, undefined);
+    try {
+      const len = data.length;
+      const ptr = abi.stage(len + remote.length + 1);
+      abi.u8.set(data, ptr);
+      for (let i = 0; i < remote.length; i++) abi.u8[ptr + len + i] = remote.charCodeAt(i);
+      abi.u8[ptr + len + remote.length] = 0;
+      abi.x.mgw_dgram(c, len, len);
+    } catch (e) {
+      this.#fail(e);
+    }
+  }
+
+  /** The `resolve` import: look `host` up, answer with `mgw_resolved`. */
+  #imResolve(c: number, id: number, host: string): void {
+    lookupHost(host, (addr, err) => {
+      if (this.#closed) return;
+      const abi = this.#abi;
+      try {
+        abi.x.mgw_resolved(c, id, addr !== null ? 1 : 0, abi.putCString(addr ?? err ?? "error"));
+      } catch (e) {
+        this.#fail(e);
+      }
+    });
   }
 
   #closedSock(c: number, err: string | null): void {

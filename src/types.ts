@@ -19,6 +19,8 @@ import type { WsMessage } from "./ws.ts";
  * | `MG_EV_HTTP_HDRS`, `MG_EV_HTTP_MSG`, `MG_EV_WS_OPEN` | an `HttpMessage`, valid during the call only |
  * | `MG_EV_WS_MSG`, `MG_EV_WS_CTL` | a `WsMessage`, valid during the call only |
  * | `MG_EV_POLL` | uptime in milliseconds (`number`) |
+ * | `MG_EV_SNTP_TIME` | the server's time, epoch milliseconds (`number`) |
+ * | `MG_EV_WAKEUP` | the data of `Manager.wakeup` (`Uint8Array`, a copy) |
  * | others | `undefined` |
  *
  * A handler that throws is logged; if it was handling `MG_EV_HTTP_MSG` and
@@ -44,7 +46,7 @@ export type EventHandler = (conn: Connection, ev: number, data: unknown) => void
  * const d: EventData = "connection refused";
  * ```
  */
-export type EventData = string | number | HttpMessage | WsMessage | undefined;
+export type EventData = string | number | Uint8Array | HttpMessage | WsMessage | undefined;
 
 /**
  * Options of `Manager.listen` and `Manager.connect`.

@@ -89,7 +89,10 @@ void mg_drv_close(struct mg_connection *c) {
   c->fd = NULL;
 }
 
+void mgw_udp_flush(struct mg_connection *c);  // wasm/net_extra.c
+
 void mg_drv_flush(struct mg_connection *c) {
+  if (c->is_udp && c->is_listening) return mgw_udp_flush(c);  // to c->rem
   size_t len = c->send.len < 0x40000000 ? c->send.len : 0x40000000;  // fits int
   int n = host_write(HID(c), c->send.buf, (int) len);
   if (n > 0) {
@@ -195,6 +198,20 @@ static struct mg_connection *open_conn(opener_t fn, const char *url, int h,
   c = fn(&s_mgr, copy, h > 0 ? js_handler : NULL, (void *) (uintptr_t) h);
   LEAVE();
   return c;
+}
+
+// For the exports of the other wasm/*.c files (ENTER/LEAVE and open_conn)
+struct mg_mgr *mgw_mgr(void) {
+  return &s_mgr;
+}
+void mgw_enter(void) {
+  ENTER();
+}
+void mgw_leave(void) {
+  LEAVE();
+}
+struct mg_connection *mgw_open(opener_t fn, const char *url, int h, int mask) {
+  return open_conn(fn, url, h, mask);
 }
 
 EXPORT("mgw_listen")

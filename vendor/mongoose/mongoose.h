@@ -37,6 +37,9 @@ extern "C" {
 #ifndef MG_HTTP_MAX_HEAD
 #define MG_HTTP_MAX_HEAD 16384  // request line + headers; larger gets 431
 #endif
+#ifndef MG_UDP_MAX
+#define MG_UDP_MAX 65507  // largest UDP payload (IPv4); mg_send refuses more
+#endif
 #ifndef MG_HTTP_SEND_HWM
 #define MG_HTTP_SEND_HWM (1024UL * 1024UL)  // output queued before pipelined
 #endif                                      // requests wait for the peer
@@ -429,17 +432,86 @@ size_t mg_http_next_multipart(struct mg_str body, size_t ofs,
 
 
 // ---- SNTP -------------------------------------------------------------------
-// (section reserved; declarations follow here)
+// Connects to an SNTP server (RFC 4330; url NULL: udp://time.google.com:123).
+// mg_sntp_request() sends one request (at MG_EV_CONNECT if not connected
+// yet); a valid reply fires MG_EV_SNTP_TIME with a uint64_t * of epoch
+// milliseconds (the server's clock, corrected by half the round trip). A
+// kiss-o'-death, an unsynchronised server, stratum 0 or > 15, a mode other
+// than server (4) or a zero transmit time fire MG_EV_ERROR and close; a reply
+// whose originate time is not our last request's transmit time is ignored.
+#define MG_SNTP_DEFAULT_URL "udp://time.google.com:123"
+struct mg_connection *mg_sntp_connect(struct mg_mgr *mgr, const char *url,
+                                      mg_event_handler_t fn, void *fn_data);
+void mg_sntp_request(struct mg_connection *c);
+// wasmgoose: parses one SNTP reply. t1_ms / t4_ms: our wall-clock times of
+// sending and receiving (t1_ms 0: no round-trip correction). Returns 0 and
+// sets *epoch_ms, or a negative value with *err set to a static message:
+// -1 malformed or not a server reply, -2 kiss-o'-death / unsynchronised.
+int mg_sntp_parse(const unsigned char *buf, size_t len, uint64_t t1_ms,
+                  uint64_t t4_ms, uint64_t *epoch_ms, const char **err);
 
 
 
 // ---- DNS --------------------------------------------------------------------
-// (section reserved; declarations follow here)
+// DNS messages (RFC 1035). mg_dns_parse() parses a message: txnid, the
+// name of the first question (names are decoded, with compression pointers,
+// into dotted form), and for a response the first A or AAAA answer (resolved
+// is then true, addr set). It returns false for a malformed message.
+// mg_dns_parse_rr() parses the record at ofs (a question when is_question:
+// name, type, class) and returns its length in bytes, 0 if malformed.
+// Compression pointers may only point backwards, so decoding terminates.
+struct mg_dns_message {
+  uint16_t txnid;       // transaction ID
+  bool resolved;        // an A or AAAA answer was found: addr is set
+  struct mg_addr addr;  // the resolved address
+  char name[256];       // the host name (of the first question)
+};
+
+struct mg_dns_header {
+  uint16_t txnid;  // transaction ID
+  uint16_t flags;
+  uint16_t num_questions;
+  uint16_t num_answers;
+  uint16_t num_authority_prs;
+  uint16_t num_other_prs;
+};
+
+struct mg_dns_rr {
+  uint16_t nlen;    // length of the (encoded) name
+  uint16_t atype;   // record type
+  uint16_t aclass;  // record class
+  uint16_t alen;    // length of the data (0 for a question)
+};
+
+bool mg_dns_parse(const uint8_t *buf, size_t len, struct mg_dns_message *dm);
+size_t mg_dns_parse_rr(const uint8_t *buf, size_t len, size_t ofs,
+                       bool is_question, struct mg_dns_rr *rr);
+// wasmgoose: decodes the name at ofs into to (dotted, NUL-terminated).
+// Returns the length of the encoded name at ofs, 0 if malformed or too long.
+size_t mg_dns_decode_name(const uint8_t *buf, size_t len, size_t ofs,
+                          char *to, size_t tolen);
+// Resolves the host of url through the driver's resolver (the runtime's
+// in WebAssembly): sets c->is_resolving, then c->rem (with the URL's port)
+// and fires MG_EV_RESOLVE, or MG_EV_ERROR. IP literals resolve at once.
+// mg_resolve_cancel() drops a resolution in progress.
+void mg_resolve(struct mg_connection *c, const char *url);
+void mg_resolve_cancel(struct mg_connection *c);
+// Driver hooks (a weak default resolves IP literals only)
+void mg_drv_resolve(struct mg_connection *c, struct mg_str host);
+void mg_io_resolved(struct mg_connection *c, const struct mg_addr *a,
+                    const char *err);  // err NULL: ok
 
 
 
 // ---- Wakeup -----------------------------------------------------------------
-// (section reserved; declarations follow here)
+// mg_wakeup() fires MG_EV_WAKEUP (ev_data: struct mg_str * of buf/len) on
+// the connection with that id; false if there is none (the data is dropped).
+// In wasmgoose the manager runs in one thread: call mg_wakeup from that
+// thread (workers reach it through the host, e.g. Manager.wakeupPort() in
+// TypeScript); delivery is immediate. mg_wakeup_init() has nothing to set up.
+bool mg_wakeup_init(struct mg_mgr *mgr);
+bool mg_wakeup(struct mg_mgr *mgr, unsigned long conn_id, const void *buf,
+               size_t len);
 
 
 

@@ -82,11 +82,25 @@ void mg_io_check(struct mg_connection *c) {
 
 bool mg_send(struct mg_connection *c, const void *buf, size_t len) {
   if (c->is_closing) return false;
+  if (c->is_udp && len > MG_UDP_MAX) {  // UDP: one mg_send is one datagram
+    MG_ERROR(("%lu datagram of %lu bytes is too large", c->id,
+              (unsigned long) len));
+    return false;
+  }
   if (len > 0 && mg_iobuf_add(&c->send, c->send.len, buf, len) == 0) {
     mg_error(c, "out of memory sending %lu bytes", (unsigned long) len);
     return false;
   }
   mg_io_check(c);
+  // UDP goes out at once (to c->rem for a listener: the last sender); before
+  // a client is connected, what is queued leaves as one datagram.
+  if (c->is_udp && c->fd != NULL && !c->is_connecting && !c->is_resolving) {
+    bool sent;
+    mg_drv_flush(c);
+    sent = c->send.len == 0;
+    c->send.len = 0;  // not taken: dropped, as the network may drop it
+    return sent;
+  }
   return true;
 }
 
@@ -164,6 +178,7 @@ void mg_io_recv(struct mg_connection *c, const void *buf, size_t len) {
   if (c->is_hexdumping) mg_hexdump(buf, len);
   mg_io_check(c);
   mg_call(c, MG_EV_READ, &n);
+  if (c->is_udp) c->recv.len = 0;  // each MG_EV_READ sees one datagram
   // The protocol had its chance to answer (e.g. HTTP 413); what it left
   // buffered must stay bounded.
   if (c->recv.len > MG_MAX_RECV_SIZE && !c->is_closing && !c->is_draining) {
