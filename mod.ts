@@ -32,6 +32,34 @@ export { Connection } from "./src/connection.ts";
 export { HttpMessage } from "./src/http.ts";
 export { WsMessage } from "./src/ws.ts";
 export * from "./src/constants.ts";
+export * from "./src/json.ts";
+export * from "./src/rpc.ts";
+export {
+  base64Decode,
+  base64Encode,
+  base64UrlDecode,
+  base64UrlEncode,
+  type BytesLike,
+  checkIpAcl,
+  crc32,
+  hmacSha256,
+  match,
+  md5,
+  pathIsSane,
+  randomBytes,
+  randomString,
+  sha1,
+  sha256,
+  toHex,
+  urlDecode,
+  urlEncode,
+  urlHost,
+  urlIsTls,
+  urlPass,
+  urlPort,
+  urlUri,
+  urlUser,
+} from "./src/util.ts";
 export type {
   EventData,
   EventHandler,
