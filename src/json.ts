@@ -11,16 +11,52 @@
 import { decoder } from "./abi.ts";
 import { type BytesLike, stageParts, utilInstance } from "./util.ts";
 
-/** `mg_json_get`: the value at the path is nested too deeply. */
+/**
+ * `mg_json_get`: the document is nested too deeply.
+ *
+ * @example
+ * ```ts
+ * jsonFind("[".repeat(31) + "]".repeat(31), "$") === MG_JSON_TOO_DEEP; // true
+ * ```
+ */
 export const MG_JSON_TOO_DEEP = -1;
-/** `mg_json_get`: the document is not valid JSON. */
+/**
+ * `mg_json_get`: the document is not valid JSON.
+ *
+ * @example
+ * ```ts
+ * jsonFind("{a:1}", "$.a") === MG_JSON_INVALID; // true
+ * ```
+ */
 export const MG_JSON_INVALID = -2;
-/** `mg_json_get`: nothing at the path (or the path is malformed). */
+/**
+ * `mg_json_get`: nothing at the path (or the path is malformed).
+ *
+ * @example
+ * ```ts
+ * jsonFind('{"a":1}', "$.b") === MG_JSON_NOT_FOUND; // true
+ * ```
+ */
 export const MG_JSON_NOT_FOUND = -3;
-/** Deepest nesting of arrays and objects the C parser accepts. */
+/**
+ * Deepest nesting of arrays and objects the C parser accepts.
+ *
+ * @example
+ * ```ts
+ * jsonValid("[".repeat(MG_JSON_MAX_DEPTH) + "]".repeat(MG_JSON_MAX_DEPTH)); // true
+ * ```
+ */
 export const MG_JSON_MAX_DEPTH = 30;
 
-/** Where a value lies in a document, in bytes of its UTF-8. */
+/**
+ * Where a value lies in a document, in bytes of its UTF-8.
+ *
+ * @example
+ * ```ts
+ * const span = jsonFind('{"a":"é"}', "$.a");
+ * if (typeof span !== "number") console.log(span.offset, span.length); // 5 4
+ * ```
+ */
 export interface JsonSpan {
   /** Byte offset of the value's first character. */
   offset: number;

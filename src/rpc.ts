@@ -17,15 +17,54 @@
 import { decoder } from "./abi.ts";
 import { type BytesLike, match, stageParts, utilInstance } from "./util.ts";
 
-/** JSON-RPC 2.0: the frame is not valid JSON. */
+/**
+ * JSON-RPC 2.0: the frame is not valid JSON.
+ *
+ * @example
+ * ```ts
+ * JSON.parse(new Rpc().process("{") as string).error.code === MG_RPC_PARSE_ERROR; // true
+ * ```
+ */
 export const MG_RPC_PARSE_ERROR = -32700;
-/** JSON-RPC 2.0: the frame is not a request object. */
+/**
+ * JSON-RPC 2.0: the frame is not a request object.
+ *
+ * @example
+ * ```ts
+ * JSON.parse(new Rpc().process("[]") as string).error.code === MG_RPC_INVALID_REQUEST; // true
+ * ```
+ */
 export const MG_RPC_INVALID_REQUEST = -32600;
-/** JSON-RPC 2.0: no handler for the method. */
+/**
+ * JSON-RPC 2.0: no handler for the method.
+ *
+ * @example
+ * ```ts
+ * const out = new Rpc().process('{"id":1,"method":"x"}') as string;
+ * JSON.parse(out).error.code === MG_RPC_METHOD_NOT_FOUND; // true
+ * ```
+ */
 export const MG_RPC_METHOD_NOT_FOUND = -32601;
-/** JSON-RPC 2.0: bad parameters (for handlers to throw). */
+/**
+ * JSON-RPC 2.0: bad parameters (for handlers to throw).
+ *
+ * @example
+ * ```ts
+ * rpc.add("sqrt", (p) => {
+ *   if (typeof p !== "number") throw new RpcError(MG_RPC_INVALID_PARAMS, "need a number");
+ *   return Math.sqrt(p);
+ * });
+ * ```
+ */
 export const MG_RPC_INVALID_PARAMS = -32602;
-/** JSON-RPC 2.0: the handler failed. */
+/**
+ * JSON-RPC 2.0: the handler failed (an exception other than an RpcError).
+ *
+ * @example
+ * ```ts
+ * throw new RpcError(MG_RPC_INTERNAL_ERROR, "database unavailable");
+ * ```
+ */
 export const MG_RPC_INTERNAL_ERROR = -32603;
 
 /**
@@ -58,7 +97,14 @@ export class RpcError extends Error {
   }
 }
 
-/** One parsed request, as handlers see it. */
+/**
+ * One parsed request, as handlers see it.
+ *
+ * @example
+ * ```ts
+ * rpc.add("whoami", (_params, req: RpcRequest) => ({ method: req.method, id: req.id }));
+ * ```
+ */
 export interface RpcRequest {
   /** The method name (unescaped). */
   method: string;

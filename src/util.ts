@@ -14,10 +14,25 @@
 
 import { Abi, decoder, encoder, type HostImports } from "./abi.ts";
 
-/** Bytes, or a string taken as its UTF-8 encoding. */
+/**
+ * Bytes, or a string taken as its UTF-8 encoding.
+ *
+ * @example
+ * ```ts
+ * const a: BytesLike = "héllo", b: BytesLike = new Uint8Array([1, 2]);
+ * ```
+ */
 export type BytesLike = string | Uint8Array;
 
-/** The exports of `wasm/util.c` (see `wasm/ABI.md`). */
+/**
+ * The exports of `wasm/util.c` (see `wasm/ABI.md`).
+ *
+ * @example
+ * ```ts
+ * const { x } = utilInstance();
+ * x.mgw_crc32(0, 0, 0); // 0
+ * ```
+ */
 export interface UtilExports {
   mgw_json_get(json: number, jlen: number, path: number, toklen: number): number;
   mgw_json_unescape(s: number, n: number, dst: number, dlen: number): number;
@@ -39,7 +54,14 @@ export interface UtilExports {
   mgw_path_is_sane(p: number, n: number): number;
 }
 
-/** The shared instance and its typed utility exports. */
+/**
+ * The shared instance and its typed utility exports.
+ *
+ * @example
+ * ```ts
+ * const inst: UtilInstance = utilInstance();
+ * ```
+ */
 export interface UtilInstance {
   /** The instance (memory views, staging buffer). */
   abi: Abi;
@@ -104,9 +126,15 @@ function align8(n: number): number {
 }
 
 /**
- * Stages `parts` one after the other (each 8-aligned) plus `extra` bytes;
- * returns the pointers and lengths of the parts and the pointer of the extra
- * space.
+ * Stages `parts` one after the other (each 8-aligned, NUL-terminated) plus
+ * `extra` bytes in the shared instance; returns the pointers and lengths of
+ * the parts and the pointer of the extra space.
+ *
+ * @example
+ * ```ts
+ * const { ptrs, lens, rest } = stageParts(["abc"], 32);
+ * utilInstance().x.mgw_sha256(ptrs[0], lens[0], rest); // digest at rest
+ * ```
  */
 export function stageParts(
   parts: BytesLike[],
