@@ -1,6 +1,9 @@
 // wasmgoose — utilities: base64url, random bytes and strings, path sanity,
 // IP access lists, allocation wrappers.
 // SPDX-License-Identifier: MIT
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE  // getentropy, also under a strict -std=c99
+#endif
 #include <unistd.h>  // getentropy (glibc, wasi-libc)
 
 #include "mongoose.h"
