@@ -6,6 +6,8 @@
  * The request is validated and split in C (`mg_json_get`, the same checks
  * as `mg_rpc_process`); dispatch and the response are TypeScript, so that
  * handlers are plain (or async) JavaScript functions returning values. The
+ * JSON-RPC 2.0 batches (arrays of requests) are answered with an array of
+ * responses; the C `mg_rpc_process` does not take batches. The
  * responses have the shape `mg_rpc_ok` / `mg_rpc_err` print: `{"id":…,
  * "result":…}` or `{"id":…,"error":{"code":…,"message":…}}`, with
  * `"jsonrpc":"2.0"` first when the request had it (and on errors whose id is
@@ -236,6 +238,12 @@ export class Rpc {
    * ```
    */
   process(frame: BytesLike): string | undefined {
+    const batch = splitBatch(frame);
+    if (batch !== undefined) return joinBatch(batch.map((f) => this.#one(f)));
+    return this.#one(frame);
+  }
+
+  #one(frame: BytesLike): string | undefined {
     const p = parse(frame);
     const fn = this.#dispatch(p);
     if (typeof fn === "string" || fn === undefined) return fn;
@@ -262,6 +270,14 @@ export class Rpc {
    * ```
    */
   async handle(frame: BytesLike): Promise<string | undefined> {
+    const batch = splitBatch(frame);
+    if (batch !== undefined) {
+      return joinBatch(await Promise.all(batch.map((f) => this.#oneAsync(f))));
+    }
+    return this.#oneAsync(frame);
+  }
+
+  async #oneAsync(frame: BytesLike): Promise<string | undefined> {
     const p = parse(frame);
     const fn = this.#dispatch(p);
     if (typeof fn === "string" || fn === undefined) return fn;
@@ -285,6 +301,38 @@ export class Rpc {
     }
     return respond(p, MG_RPC_METHOD_NOT_FOUND, "method not found");
   }
+}
+
+/** Largest number of requests in one batch. */
+const MAX_BATCH = 10000;
+
+/**
+ * The requests of a batch (a non-empty JSON array), each as its own frame;
+ * undefined if `frame` is not a valid non-empty array (then it is handled as
+ * one request: invalid JSON gets -32700, an empty array -32600).
+ */
+function splitBatch(frame: BytesLike): string[] | undefined {
+  let i = 0;
+  const at = (k: number) => typeof frame === "string" ? frame.charCodeAt(k) : frame[k];
+  while (i < frame.length && (at(i) === 32 || at(i) === 9 || at(i) === 10 || at(i) === 13)) i++;
+  if (at(i) !== 91) return undefined; // '['
+  const { abi, x } = utilInstance();
+  const { ptrs, lens, rest } = stageParts([frame, "$"], 16);
+  if (x.mgw_json_get(ptrs[0], lens[0], ptrs[1], rest) < 0) return undefined;
+  const text = abi.mem().subarray(ptrs[0], ptrs[0] + lens[0]);
+  const out: string[] = [];
+  for (let ofs = 0; (ofs = x.mgw_json_next(ptrs[0], lens[0], ofs, rest)) > 0;) {
+    const dv = abi.dv, v = dv.getInt32(rest + 8, true), n = dv.getInt32(rest + 12, true);
+    if (out.length === MAX_BATCH) return ["[]"]; // one -32600 answer for the lot
+    out.push(decoder.decode(text.subarray(v, v + n)));
+  }
+  return out.length === 0 ? undefined : out;
+}
+
+/** The batch response: the answers that are not undefined, or undefined. */
+function joinBatch(answers: Array<string | undefined>): string | undefined {
+  const list = answers.filter((a) => a !== undefined);
+  return list.length === 0 ? undefined : `[${list.join(",")}]`;
 }
 
 function isThenable(v: unknown): boolean {

@@ -36,6 +36,7 @@ export type BytesLike = string | Uint8Array;
 export interface UtilExports {
   mgw_json_get(json: number, jlen: number, path: number, toklen: number): number;
   mgw_json_unescape(s: number, n: number, dst: number, dlen: number): number;
+  mgw_json_next(obj: number, len: number, ofs: number, out: number): number;
   mgw_rpc_parse(frame: number, len: number, out: number): number;
   mgw_sha1(p: number, n: number, out: number): void;
   mgw_sha256(p: number, n: number, out: number): void;

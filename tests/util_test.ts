@@ -562,7 +562,7 @@ test("Rpc: results, errors and notifications", async () => {
     error: { code: -32700, message: "parse error" },
   });
   assert.equal(err("").error.code, -32700);
-  assert.equal(err("[1]").error.code, -32600);
+  assert.equal(err("[1]")[0].error.code, -32600); // a batch of one invalid request
   assert.equal(err('"x"').error.code, -32600);
   assert.deepEqual(err('{"id":9}'), { id: 9, error: { code: -32600, message: "invalid request" } });
   assert.deepEqual(err('{"method":5}').id, null);
@@ -596,6 +596,61 @@ test("Rpc: results, errors and notifications", async () => {
   rpc.del();
   assert.deepEqual(rpc.list(), []);
   assert.equal(err('{"id":1,"method":"sum"}').error.code, -32601);
+});
+
+test("Rpc: batches as in the JSON-RPC 2.0 specification's examples", async () => {
+  const rpc = new Rpc()
+    .add("sum", (p) => (p as number[]).reduce((a, b) => a + b, 0))
+    .add("subtract", (p) => (p as number[])[0] - (p as number[])[1])
+    .add("get_data", () => ["hello", 5])
+    .add("notify_*", () => undefined)
+    .add("later", (p) => Promise.resolve(p));
+  const spec = '[{"jsonrpc":"2.0","method":"sum","params":[1,2,4],"id":"1"},' +
+    '{"jsonrpc":"2.0","method":"notify_hello","params":[7]},' +
+    '{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":"2"},' +
+    '{"foo":"boo"},' +
+    '{"jsonrpc":"2.0","method":"foo.get","params":{"name":"myself"},"id":"5"},' +
+    '{"jsonrpc":"2.0","method":"get_data","id":"9"}]';
+  assert.deepEqual(JSON.parse(rpc.process(spec) as string), [
+    { jsonrpc: "2.0", result: 7, id: "1" },
+    { jsonrpc: "2.0", result: 19, id: "2" },
+    { jsonrpc: "2.0", error: { code: -32600, message: "invalid request" }, id: null },
+    { jsonrpc: "2.0", error: { code: -32601, message: "method not found" }, id: "5" },
+    { jsonrpc: "2.0", result: ["hello", 5], id: "9" },
+  ]);
+  // Only notifications: nothing at all
+  assert.equal(
+    rpc.process(
+      '[{"jsonrpc":"2.0","method":"notify_sum","params":[1,2,4]},' +
+        '{"jsonrpc":"2.0","method":"notify_hello","params":[7]}]',
+    ),
+    undefined,
+  );
+  // An empty array, an invalid batch, not-objects
+  assert.deepEqual(JSON.parse(rpc.process("[]") as string), {
+    jsonrpc: "2.0",
+    id: null,
+    error: { code: -32600, message: "invalid request" },
+  });
+  assert.equal(
+    JSON.parse(rpc.process('[{"jsonrpc":"2.0","method":"sum"},{"jsonrpc"') as string).error.code,
+    -32700,
+  );
+  assert.deepEqual(
+    JSON.parse(rpc.process(" [1,2,3]") as string).map((r: { error: { code: number } }) =>
+      r.error.code
+    ),
+    [-32600, -32600, -32600],
+  );
+  // Async handlers in a batch, from bytes
+  assert.equal(
+    await rpc.handle(
+      encoder.encode(
+        '[{"id":1,"method":"later","params":"a"},{"id":2,"method":"sum","params":[2]}]',
+      ),
+    ),
+    '[{"id":1,"result":"a"},{"id":2,"result":2}]',
+  );
 });
 
 test("Rpc: first matching pattern wins", () => {

@@ -136,3 +136,18 @@ int mgw_ip_acl(const char *acl, int alen, const char *ip, int iplen) {
 EXPORT("mgw_path_is_sane") int mgw_path_is_sane(const char *p, int n) {
   return mg_path_is_sane(mg_str_n(p, (size_t) n));
 }
+
+// mg_json_next over the len bytes at obj: out[0..1] key offset and length
+// (-1 for arrays), out[2..3] value offset and length, relative to obj.
+// Returns the next ofs, 0 at the end (or on invalid input).
+EXPORT("mgw_json_next")
+int mgw_json_next(const char *obj, int len, int ofs, int *out) {
+  struct mg_str key, val;
+  size_t next = mg_json_next(mg_str_n(obj, (size_t) len), (size_t) ofs, &key, &val);
+  if (next == 0) return 0;
+  out[0] = key.buf == NULL ? -1 : (int) (key.buf - obj);
+  out[1] = (int) key.len;
+  out[2] = (int) (val.buf - obj);
+  out[3] = (int) val.len;
+  return (int) next;
+}
