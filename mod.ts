@@ -35,6 +35,34 @@ export { closeIdleConnections, IDLE_TIMEOUT_MS, request } from "./src/client.ts"
 export type { HttpResponse, RequestOptions } from "./src/client.ts";
 export { WsMessage } from "./src/ws.ts";
 export * from "./src/constants.ts";
+export * from "./src/json.ts";
+export * from "./src/rpc.ts";
+export {
+  base64Decode,
+  base64Encode,
+  base64UrlDecode,
+  base64UrlEncode,
+  type BytesLike,
+  checkIpAcl,
+  crc32,
+  hmacSha256,
+  match,
+  md5,
+  pathIsSane,
+  randomBytes,
+  randomString,
+  sha1,
+  sha256,
+  toHex,
+  urlDecode,
+  urlEncode,
+  urlHost,
+  urlIsTls,
+  urlPass,
+  urlPort,
+  urlUri,
+  urlUser,
+} from "./src/util.ts";
 export type {
   EventData,
   EventHandler,

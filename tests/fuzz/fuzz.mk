@@ -20,6 +20,8 @@ FUZZ_DICT_http_server := tests/fuzz/http.dict
 FUZZ_DICT_http_client := tests/fuzz/http.dict
 FUZZ_DICT_http_vars := tests/fuzz/vars.dict
 FUZZ_DICT_url := tests/fuzz/url.dict
+FUZZ_DICT_json := tests/fuzz/json.dict
+FUZZ_DICT_rpc := tests/fuzz/json.dict
 FUZZ_BINS := $(patsubst %,build/fuzz/%,$(FUZZ_TARGETS))
 
 .PHONY: fuzz-build fuzz-quick fuzz

@@ -517,16 +517,112 @@ bool mg_wakeup(struct mg_mgr *mgr, unsigned long conn_id, const void *buf,
 
 // ---- JSON -------------------------------------------------------------------
 // (section reserved; declarations follow here)
+#ifndef MG_JSON_MAX_DEPTH
+#define MG_JSON_MAX_DEPTH 30  // deepest nesting of arrays and objects
+#endif
+// Error results of mg_json_get (successful results are offsets, >= 0)
+enum { MG_JSON_TOO_DEEP = -1, MG_JSON_INVALID = -2, MG_JSON_NOT_FOUND = -3 };
+
+// Paths: "$" (the whole document), "$.a.b", "$[2]", "$.a[0].b". The document
+// must be one valid JSON value (RFC 8259) with optional whitespace around it.
+int mg_json_get(struct mg_str json, const char *path, int *toklen);
+struct mg_str mg_json_get_tok(struct mg_str json, const char *path);
+bool mg_json_get_num(struct mg_str json, const char *path, double *v);
+bool mg_json_get_bool(struct mg_str json, const char *path, bool *v);
+long mg_json_get_long(struct mg_str json, const char *path, long dflt);
+char *mg_json_get_str(struct mg_str json, const char *path);  // free() it
+char *mg_json_get_hex(struct mg_str json, const char *path, int *len);
+char *mg_json_get_b64(struct mg_str json, const char *path, int *len);
+bool mg_json_unescape(struct mg_str str, char *buf, size_t len);
+size_t mg_json_next(struct mg_str obj, size_t ofs, struct mg_str *key,
+                    struct mg_str *val);
+// wasmgoose extension: unescapes the inside of a JSON string (no quotes)
+// into buf; returns the length (which may include NUL bytes from \u0000,
+// a NUL is added when there is room) or -1 on a bad escape or a short buf.
+long mg_json_unescape_n(struct mg_str str, char *buf, size_t len);
 
 
 
 // ---- JSON-RPC ---------------------------------------------------------------
 // (section reserved; declarations follow here)
+struct mg_rpc_req;
+struct mg_rpc {
+  struct mg_rpc *next;              // next in the list
+  struct mg_str method;             // method pattern (mg_match), owned
+  void (*fn)(struct mg_rpc_req *);  // handler
+  void *fn_data;                    // handler argument
+};
+
+struct mg_rpc_req {
+  struct mg_rpc **head;  // list of handlers
+  struct mg_rpc *rpc;    // the handler being called
+  mg_pfn_t pfn;          // prints the response
+  void *pfn_data;        // its argument (e.g. a struct mg_iobuf *)
+  void *req_data;        // arbitrary request data
+  struct mg_str frame;   // the request, {"id":1,"method":"m","params":[1,2]}
+};
+
+// JSON-RPC 2.0 error codes
+#define MG_RPC_PARSE_ERROR (-32700)
+#define MG_RPC_INVALID_REQUEST (-32600)
+#define MG_RPC_METHOD_NOT_FOUND (-32601)
+#define MG_RPC_INVALID_PARAMS (-32602)
+#define MG_RPC_INTERNAL_ERROR (-32603)
+
+void mg_rpc_add(struct mg_rpc **head, struct mg_str method_pattern,
+                void (*handler)(struct mg_rpc_req *), void *handler_data);
+void mg_rpc_del(struct mg_rpc **head, void (*handler)(struct mg_rpc_req *));
+void mg_rpc_process(struct mg_rpc_req *);
+// The formats print one JSON value (the result, the error message)
+void mg_rpc_ok(struct mg_rpc_req *, const char *fmt, ...);
+void mg_rpc_vok(struct mg_rpc_req *, const char *fmt, va_list *ap);
+void mg_rpc_err(struct mg_rpc_req *, int code, const char *fmt, ...);
+void mg_rpc_verr(struct mg_rpc_req *, int code, const char *fmt, va_list *);
+void mg_rpc_list(struct mg_rpc_req *r);  // handler: result = the patterns
 
 
 
 // ---- More hashing, encoding and utilities -----------------------------------
 // (section reserved; declarations follow here)
+typedef struct {
+  uint32_t state[8];
+  uint64_t bits;             // message length so far, in bits
+  unsigned char buffer[64];  // partial block
+  uint32_t len;              // bytes in buffer
+} mg_sha256_ctx;
+void mg_sha256_init(mg_sha256_ctx *);
+void mg_sha256_update(mg_sha256_ctx *, const unsigned char *data, size_t len);
+void mg_sha256_final(unsigned char digest[32], mg_sha256_ctx *);
+void mg_sha256(uint8_t dst[32], uint8_t *data, size_t datasz);
+void mg_hmac_sha256(uint8_t dst[32], uint8_t *key, size_t keysz, uint8_t *data,
+                    size_t datasz);
+
+typedef struct {
+  uint32_t buf[4];
+  uint32_t bits[2];  // message length in bits, low word first
+  unsigned char in[64];
+} mg_md5_ctx;
+void mg_md5_init(mg_md5_ctx *c);
+void mg_md5_update(mg_md5_ctx *c, const unsigned char *data, size_t len);
+void mg_md5_final(mg_md5_ctx *c, unsigned char digest[16]);
+
+// CRC-32 (IEEE 802.3, reflected 0xEDB88320); start with crc 0
+uint32_t mg_crc32(uint32_t crc, const char *buf, size_t len);
+
+// base64url (RFC 4648 section 5): '-' and '_', no padding when encoding,
+// padding accepted when decoding. Same results as mg_base64_encode/decode.
+size_t mg_base64url_encode(const unsigned char *p, size_t n, char *buf,
+                           size_t len);
+size_t mg_base64url_decode(const char *src, size_t n, char *dst, size_t len);
+
+bool mg_random(void *buf, size_t len);        // false if no entropy source
+char *mg_random_str(char *buf, size_t len);   // len - 1 of [0-9A-Za-z], NUL
+bool mg_path_is_sane(const struct mg_str path);  // no ".." segment
+// acl: comma-separated [+|-]ip[/bits] (IPv4 or IPv6); the last match wins.
+// Returns 1 allow, 0 deny, -1 malformed acl. An empty acl allows everything.
+int mg_check_ip_acl(struct mg_str acl, struct mg_addr *remote_ip);
+void *mg_calloc(size_t count, size_t size);
+void mg_free(void *ptr);
 
 
 
