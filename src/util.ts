@@ -82,6 +82,8 @@ const NO_HOST: HostImports = {
   pause: noop,
   event: noop,
   timer: noop,
+  sendto: () => -1,
+  resolve: noop,
 };
 
 /**
