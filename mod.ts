@@ -31,6 +31,7 @@ export { Manager, Timer } from "./src/manager.ts";
 export { Connection } from "./src/connection.ts";
 export { HttpMessage } from "./src/http.ts";
 export { WsMessage } from "./src/ws.ts";
+export type { ServeOptions, UploadOptions } from "./src/serve.ts";
 export * from "./src/constants.ts";
 export type {
   EventData,
