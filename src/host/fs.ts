@@ -276,3 +276,17 @@ export function fsImports(m: FsMemory): Record<string, (...args: never[]) => unk
     },
   };
 }
+
+/**
+ * Why `path` cannot serve as a web root (not a directory, missing, no
+ * permission), or null if it can.
+ */
+export function rootProblem(path: string): string | null {
+  try {
+    const st = files().stat(path);
+    if (st === null) return `${path}: no such directory`;
+    return (st[0] & MG_FS_DIR) !== 0 ? null : `${path}: not a directory`;
+  } catch (e) {
+    return `${path}: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
