@@ -84,7 +84,9 @@ function mimeList(m: Record<string, string> | string | undefined): string {
     const type = String(m[ext]);
     const e = ext.startsWith(".") ? ext.slice(1) : ext;
     if (e === "" || BAD_MIME.test(e) || BAD_MIME.test(type)) {
-      throw new TypeError(`invalid MIME type mapping ${JSON.stringify(ext)}: ${JSON.stringify(type)}`);
+      throw new TypeError(
+        `invalid MIME type mapping ${JSON.stringify(ext)}: ${JSON.stringify(type)}`,
+      );
     }
     parts.push(`${e}=${type}`);
   }

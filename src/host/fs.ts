@@ -34,7 +34,9 @@ interface DenoFile {
   close(): void;
 }
 interface DenoFsApi {
-  statSync(path: string): { isFile: boolean; isDirectory: boolean; size: number; mtime: Date | null };
+  statSync(
+    path: string,
+  ): { isFile: boolean; isDirectory: boolean; size: number; mtime: Date | null };
   openSync(path: string, opts: Record<string, boolean>): DenoFile;
   readDirSync(path: string): Iterable<{ name: string }>;
   renameSync(from: string, to: string): void;
