@@ -395,7 +395,7 @@ test("uploads: streamed to disk beyond MG_MAX_RECV_SIZE, size cap 413, safe name
     const data = bytes(5 << 20); // 5 MiB > MG_MAX_RECV_SIZE (3 MiB)
     fs.writeFileSync(src, data);
     let c = await curl(["-i", "-T", src, url + "/files/big.bin"]);
-    let h = head(c.out);
+    const h = head(c.out);
     assert.equal(h.status, 201, c.out.slice(0, 200));
     assert.deepEqual(JSON.parse(h.body), { name: "big.bin", size: 5 << 20 });
     assert.deepEqual(new Uint8Array(fs.readFileSync(join(updir, "big.bin"))), data);
