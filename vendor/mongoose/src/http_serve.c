@@ -287,8 +287,9 @@ static bool accepts_gzip(struct mg_http_message *hm) {
   if (v == NULL) return false;
   s = *v;
   while (mg_span(s, &item, &s, ',')) {
-    struct mg_str name, params;
+    struct mg_str name = item, params = mg_str_n(NULL, 0);
     size_t i;
+    if (item.len == 0) continue;  // ", ," (mg_span leaves name unset)
     mg_span(item, &name, &params, ';');
     while (name.len > 0 && (*name.buf == ' ' || *name.buf == '\t')) name.buf++, name.len--;
     while (name.len > 0 && (name.buf[name.len - 1] == ' ' || name.buf[name.len - 1] == '\t')) {
