@@ -41,6 +41,31 @@ fs.writeFileSync(join(root, "app.js"), JS);
 fs.writeFileSync(join(root, "app.js.gz"), gzipSync(JS));
 fs.writeFileSync(join(root, "data.bin"), bytes(200_000));
 fs.writeFileSync(join(top, "secret.txt"), SECRET);
+// For Chromium: a page that opens the /docs/ listing in a frame, lists its
+// links, follows the one with the odd name and shows what it leads to.
+fs.writeFileSync(
+  join(root, "nav.html"),
+  `<!DOCTYPE html><html><body><iframe id="f" src="/docs/"></iframe><script>
+const f = document.getElementById("f");
+let step = 0;
+f.onload = () => {
+  const d = f.contentDocument;
+  if (step++ === 0) {
+    const links = Array.from(d.querySelectorAll("a"));
+    const out = document.createElement("p");
+    out.id = "links";
+    out.textContent = links.map((a) => a.textContent).join("|");
+    document.body.appendChild(out);
+    links.find((a) => a.textContent === ${JSON.stringify(WEIRD)}).click();
+  } else {
+    const out = document.createElement("p");
+    out.id = "result";
+    out.textContent = "GOT:" + d.body.textContent.trim() + " AT:" + f.contentWindow.location.pathname;
+    document.body.appendChild(out);
+  }
+};
+</script></body></html>`,
+);
 {
   // 1 GiB, sparse: no disk space used
   const fd = fs.openSync(join(root, "huge.bin"), "w");
@@ -459,6 +484,46 @@ test("CLI --root serves the directory (curl)", async () => {
     proc.kill("SIGTERM");
     await new Promise<void>((r) => proc.exitCode !== null ? r() : proc.once("exit", () => r()));
   }
+});
+
+test("headless Chromium: a directory listing, and a link in it followed", async (t) => {
+  const chromium = "/usr/bin/chromium";
+  if (!fs.existsSync(chromium)) return t.skip(`${chromium} not found (apt-get install chromium)`);
+  await withServer(async ({ url }) => {
+    const profile = fs.mkdtempSync(join(tmpdir(), "wasmgoose-chromium-"));
+    try {
+      const dom = await new Promise<string>((resolve, reject) => {
+        execFile(
+          chromium,
+          [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            `--user-data-dir=${profile}`,
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            url + "/nav.html",
+          ],
+          { timeout: 90_000, maxBuffer: 1 << 20 },
+          (err, stdout, stderr) => {
+            if (err !== null && stdout === "") reject(new Error(`chromium: ${err}\n${stderr}`));
+            else resolve(stdout);
+          },
+        );
+      });
+      const text = (id: string) =>
+        new RegExp(`<p id="${id}">([^<]*)</p>`).exec(dom)?.[1]?.replace(/&amp;/g, "&")
+          .replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"');
+      assert.equal(text("links"), `../|${WEIRD}|one.txt`, dom);
+      assert.equal(text("result"), "GOT:weird AT:/docs/a%3Cb%3E%20%26%22%27.txt", dom);
+    } finally {
+      fs.rmSync(profile, { recursive: true, force: true });
+    }
+  });
 });
 
 test("cleanup", () => {

@@ -126,6 +126,7 @@ function nodeApi(fs: typeof FsNs): FileApi {
 }
 
 let api: FileApi | undefined;
+const enc = new TextEncoder();
 
 /** The runtime's file calls, found on first use. */
 function files(): FileApi {
@@ -193,7 +194,7 @@ export function fsImports(m: FsMemory): Record<string, (...args: never[]) => unk
         report(e);
         return -1;
       }
-      const bytes = new TextEncoder().encode(names.join("\0") + (names.length > 0 ? "\0" : ""));
+      const bytes = enc.encode(names.join("\0") + (names.length > 0 ? "\0" : ""));
       if (bytes.length <= len) m.mem().set(bytes, buf);
       return bytes.length;
     },
