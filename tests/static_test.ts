@@ -486,6 +486,33 @@ test("CLI --root serves the directory (curl)", async () => {
   }
 });
 
+test("CLI --root on Deno without read permission: a clear error, exit code 2", async (t) => {
+  if (!isDeno) return t.skip("Deno permissions");
+  const here = fileURLToPath(new URL(".", import.meta.url));
+  const deno = (globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath();
+  const r = await new Promise<{ code: number; err: string }>((resolve) => {
+    execFile(
+      deno,
+      [
+        "run",
+        "--allow-net=127.0.0.1",
+        "--no-prompt",
+        join(here, "..", "mod.ts"),
+        "--listen",
+        "http://127.0.0.1:0",
+        "--root",
+        root,
+      ],
+      { timeout: 30_000 },
+      (err, _out, stderr) => {
+        resolve({ code: err === null ? 0 : Number(err.code), err: stderr });
+      },
+    );
+  });
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /--root .*(read access|NotCapable|permission)/i);
+});
+
 test("headless Chromium: a directory listing, and a link in it followed", async (t) => {
   const chromium = "/usr/bin/chromium";
   if (!fs.existsSync(chromium)) return t.skip(`${chromium} not found (apt-get install chromium)`);

@@ -64,6 +64,7 @@ interface FileApi {
 }
 
 function denoApi(deno: DenoFsApi): FileApi {
+  const at = new WeakMap<DenoFile, number>(); // each file's position (no seek needed there)
   return {
     stat(path) {
       const st = deno.statSync(path);
@@ -80,18 +81,23 @@ function denoApi(deno: DenoFsApi): FileApi {
         f.close();
         return null;
       }
+      at.set(f, 0);
       return f;
     },
     close: (f) => (f as DenoFile).close(),
     read(f, buf, pos) {
       const file = f as DenoFile;
-      file.seekSync(pos, 0);
-      return file.readSync(buf) ?? 0;
+      if (at.get(file) !== pos) file.seekSync(pos, 0);
+      const n = file.readSync(buf) ?? 0;
+      at.set(file, pos + n);
+      return n;
     },
     write(f, buf, pos) {
       const file = f as DenoFile;
-      file.seekSync(pos, 0);
-      return file.writeSync(buf);
+      if (at.get(file) !== pos) file.seekSync(pos, 0);
+      const n = file.writeSync(buf);
+      at.set(file, pos + n);
+      return n;
     },
     rename: (from, to) => deno.renameSync(from, to),
     remove: (path) => deno.removeSync(path),

@@ -192,6 +192,8 @@ static void test_serve_basic(void) {
   // directories: redirect, index.html, listing
   get("GET /sub HTTP/1.1\r\n\r\n");
   CHECK(out_starts("HTTP/1.1 301 ") && out_has("Location: /sub/\r\n"));
+  get("GET /sub?a=1 HTTP/1.1\r\n\r\n");
+  CHECK(out_starts("HTTP/1.1 301 ") && out_has("Location: /sub/?a=1\r\n"));
   get("GET /sub/ HTTP/1.1\r\n\r\n");
   CHECK(out_starts("HTTP/1.1 200 OK\r\n") && out_has("<p>index</p>"));
   get("GET / HTTP/1.1\r\n\r\n");
@@ -288,7 +290,11 @@ static void test_serve_gzip(void) {
   CHECK(out_has("Content-Type: text/javascript") && b.len == 6 && memcmp(b.buf, "GZDATA", 6) == 0);
   get("GET /app.js HTTP/1.1\r\nAccept-Encoding: gzip;q=0\r\n\r\n");
   b = out_body();
-  CHECK(!out_has("Content-Encoding") && out_has("Vary: Accept-Encoding\r\n") && b.len == 9);
+  CHECK(!out_has("Content-Encoding") && b.len == 9);
+  get("GET /app.js HTTP/1.1\r\nAccept-Encoding: , gzip\r\n\r\n");
+  CHECK(out_has("Content-Encoding: gzip\r\n") && out_body().len == 6);
+  get("GET /hello.txt HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\n");  // no .gz
+  CHECK(!out_has("Content-Encoding") && !out_has("Vary") && out_body().len == 5);
   get("GET /app.js HTTP/1.1\r\n\r\n");
   CHECK(!out_has("Content-Encoding") && out_body().len == 9);
 }

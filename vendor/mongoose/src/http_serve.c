@@ -381,10 +381,18 @@ static void reply_status(struct mg_connection *c, int status, const char *extra)
   mg_http_reply(c, status, hdrs, "%s\n", mg_http_status_text(status));
 }
 
-// Serves `path` with `status` (200, or 404 for page404: no ranges, no 304)
+// What fs->st() said about a file
+struct file_st {
+  int flags;
+  size_t size;
+  time_t mtime;
+};
+
+// Serves `path` with `status` (200, or 404 for page404: no ranges, no 304);
+// `pre`: its stat, when the caller has it already
 static void serve_file(struct mg_connection *c, struct mg_http_message *hm,
                        const char *path, const struct mg_http_serve_opts *opts,
-                       int status) {
+                       int status, const struct file_st *pre) {
   struct mg_fs *fs = opts->fs != NULL ? opts->fs : &mg_fs_posix;
   char gz[SERVE_PATH_MAX + 4], etag[64], date[40], hdrs[1024];
   const char *real = path;
@@ -397,12 +405,18 @@ static void serve_file(struct mg_connection *c, struct mg_http_message *hm,
   struct mg_str ctype = mime_type(path, opts->mime_types);
   void *fd;
 
-  flags = fs->st(path, &size, &mtime);
-  if (mg_snprintf(gz, sizeof(gz), "%s.gz", path) < sizeof(gz) - 1) {
+  if (pre != NULL) {
+    flags = pre->flags, size = pre->size, mtime = pre->mtime;
+  } else {
+    flags = fs->st(path, &size, &mtime);
+  }
+  // The .gz variant is looked for only when the client takes gzip (so only
+  // gzip responses carry Vary, which is the direction that matters)
+  if (accepts_gzip(hm) && mg_snprintf(gz, sizeof(gz), "%s.gz", path) < sizeof(gz) - 1) {
     gzflags = fs->st(gz, &gzsize, &gzmtime);
     has_gz = (gzflags & (MG_FS_READ | MG_FS_DIR)) == MG_FS_READ;
   }
-  if (has_gz && accepts_gzip(hm)) {
+  if (has_gz) {
     use_gz = true, real = gz, size = gzsize, mtime = gzmtime, flags = gzflags;
   }
   if ((flags & (MG_FS_READ | MG_FS_DIR)) != MG_FS_READ || size == SIZE_MAX ||
@@ -410,7 +424,7 @@ static void serve_file(struct mg_connection *c, struct mg_http_message *hm,
     if (status != 200) {  // the 404 page itself is missing
       reply_status(c, 404, opts->extra_headers);
     } else if (opts->page404 != NULL && !(fs->st(path, NULL, NULL) & MG_FS_DIR)) {
-      serve_file(c, hm, opts->page404, opts, 404);
+      serve_file(c, hm, opts->page404, opts, 404, NULL);
     } else {
       reply_status(c, 404, opts->extra_headers);
     }
@@ -507,7 +521,7 @@ void mg_http_serve_file(struct mg_connection *c, struct mg_http_message *hm,
   struct mg_http_serve_opts none;
   if (busy(c)) return;
   if (opts == NULL) memset(&none, 0, sizeof(none)), opts = &none;
-  serve_file(c, hm, path, opts, 200);
+  serve_file(c, hm, path, opts, 200, NULL);
 }
 
 // ---- Directory listings ----------------------------------------------------------------
@@ -614,6 +628,7 @@ void mg_http_serve_dir(struct mg_connection *c, struct mg_http_message *hm,
   struct mg_http_serve_opts none;
   struct mg_fs *fs;
   char path[SERVE_PATH_MAX];
+  struct file_st st;
   int flags;
   if (busy(c)) return;
   if (opts == NULL) memset(&none, 0, sizeof(none)), opts = &none;
@@ -629,23 +644,26 @@ void mg_http_serve_dir(struct mg_connection *c, struct mg_http_message *hm,
     reply_status(c, 400, opts->extra_headers);
     return;
   }
-  flags = fs->st(path, NULL, NULL);
+  st.size = 0, st.mtime = 0;
+  flags = st.flags = fs->st(path, &st.size, &st.mtime);
   if (flags & MG_FS_DIR) {
     size_t pl = strlen(path);
     if (hm->uri.buf[hm->uri.len - 1] != '/') {  // links in it are relative to "dir/"
       char loc[MG_PATH_MAX * 2 + 64];
-      if (hm->uri.len + 16 > MG_PATH_MAX * 2) {
+      if (hm->uri.len + hm->query.len + 16 > MG_PATH_MAX * 2) {
         reply_status(c, 414, opts->extra_headers);
         return;
       }
-      mg_snprintf(loc, sizeof(loc), "Location: %.*s/\r\n%s", (int) hm->uri.len, hm->uri.buf,
-                  opts->extra_headers ? opts->extra_headers : "");
+      mg_snprintf(loc, sizeof(loc), "Location: %.*s/%s%.*s\r\n%s", (int) hm->uri.len,
+                  hm->uri.buf, hm->query.len > 0 ? "?" : "", (int) hm->query.len,
+                  hm->query.buf, opts->extra_headers ? opts->extra_headers : "");
       mg_http_reply(c, 301, loc, "");
       return;
     }
     memcpy(path + pl, "/index.html", 12);
-    if ((fs->st(path, NULL, NULL) & (MG_FS_READ | MG_FS_DIR)) == MG_FS_READ) {
-      serve_file(c, hm, path, opts, 200);
+    st.flags = fs->st(path, &st.size, &st.mtime);
+    if ((st.flags & (MG_FS_READ | MG_FS_DIR)) == MG_FS_READ) {
+      serve_file(c, hm, path, opts, 200, &st);
     } else {
       path[pl] = '\0';
       if (flags & MG_FS_READ) {
@@ -656,7 +674,7 @@ void mg_http_serve_dir(struct mg_connection *c, struct mg_http_message *hm,
     }
     return;
   }
-  serve_file(c, hm, path, opts, 200);
+  serve_file(c, hm, path, opts, 200, &st);
 }
 
 // ---- Streamed uploads ------------------------------------------------------------------
