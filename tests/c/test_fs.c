@@ -16,6 +16,7 @@ static struct mg_mgr s_mgr;
 static struct mg_connection *s_lsn;
 static int s_mode;           // what the handler does
 static uint64_t s_max = 1000;
+static const char *s_extra = "X-Extra: 1\r\n";
 enum { SERVE_DIR, SERVE_FILE, UPLOAD, UPLOAD_IN_MSG, SERVE_IN_HDRS };
 
 static void path_of(char *buf, size_t len, const char *dir, const char *name) {
@@ -33,7 +34,7 @@ static void srv_fn(struct mg_connection *c, int ev, void *ev_data) {
   struct mg_http_serve_opts opts;
   memset(&opts, 0, sizeof(opts));
   opts.root_dir = s_root;
-  opts.extra_headers = "X-Extra: 1\r\n";
+  opts.extra_headers = s_extra;
   opts.mime_types = "foo=application/x-foo,TXT=text/x-custom";
   if (ev == MG_EV_HTTP_HDRS && s_mode == UPLOAD) {
     mg_http_upload_stream(c, hm, &mg_fs_posix, s_updir, s_max);
@@ -192,6 +193,8 @@ static void test_serve_basic(void) {
   // directories: redirect, index.html, listing
   get("GET /sub HTTP/1.1\r\n\r\n");
   CHECK(out_starts("HTTP/1.1 301 ") && out_has("Location: /sub/\r\n"));
+  get("GET //sub HTTP/1.1\r\n\r\n");  // not "//sub/": a link to host "sub"
+  CHECK(out_starts("HTTP/1.1 301 ") && out_has("Location: /sub/\r\n"));
   get("GET /sub?a=1 HTTP/1.1\r\n\r\n");
   CHECK(out_starts("HTTP/1.1 301 ") && out_has("Location: /sub/?a=1\r\n"));
   get("GET /sub/ HTTP/1.1\r\n\r\n");
@@ -208,6 +211,31 @@ static void test_serve_basic(void) {
   get("GET /anything HTTP/1.1\r\n\r\n");
   b = out_body();
   CHECK(out_starts("HTTP/1.1 200 OK\r\n") && b.len == 7 && memcmp(b.buf, "secret\n", 7) == 0);
+}
+
+// Extra headers of any length reach every kind of answer whole
+static void test_serve_long_extra(void) {
+  static char extra[3100];
+  static const char *reqs[] = {
+      "GET /hello.txt HTTP/1.1\r\n\r\n", "GET /missing HTTP/1.1\r\n\r\n",
+      "GET /hello.txt HTTP/1.1\r\nRange: bytes=9-\r\n\r\n", "GET / HTTP/1.1\r\n\r\n",
+      "DELETE / HTTP/1.1\r\n\r\n", "GET /sub HTTP/1.1\r\n\r\n", "GET /%2e%2e/ HTTP/1.1\r\n\r\n",
+  };
+  size_t i;
+  memcpy(extra, "X-Long: ", 8);
+  memset(extra + 8, 'v', 3000);
+  memcpy(extra + 3008, "\r\n", 3);
+  s_extra = extra;
+  s_mode = SERVE_DIR;
+  for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+    struct mg_http_message hm;
+    struct mg_str *v;
+    get(reqs[i]);
+    CHECK(mg_http_parse((char *) fake_out.buf, fake_out.len, &hm) > 0);
+    v = mg_http_get_header(&hm, "X-Long");
+    CHECK(v != NULL && v->len == 3000);
+  }
+  s_extra = "X-Extra: 1\r\n";
 }
 
 static void test_serve_traversal(void) {
@@ -474,6 +502,7 @@ int main(void) {
   test_path();
   test_serve_basic();
   test_serve_traversal();
+  test_serve_long_extra();
   test_serve_conditional();
   test_serve_ranges();
   test_serve_gzip();

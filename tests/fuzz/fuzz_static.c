@@ -6,7 +6,7 @@
 // 2. mg_http_serve_dir() answers "GET <target> HTTP/1.1" plus the header lines
 //    (ranges, conditionals, Accept-Encoding...) from a temporary web root
 //    through the fake driver: the answer never holds the bytes of a file that
-//    lies outside the root.
+//    lies outside the root (unless the input itself holds those bytes).
 // SPDX-License-Identifier: MIT
 #include "fuzz_common.h"
 #include "fake_driver.h"
@@ -83,6 +83,14 @@ static bool has_dotdot(const char *t, size_t n) {
   return false;
 }
 
+static bool contains(const uint8_t *data, size_t n, const char *s) {
+  size_t i, k = strlen(s);
+  for (i = 0; i + k <= n; i++) {
+    if (memcmp(data + i, s, k) == 0) return true;
+  }
+  return false;
+}
+
 static void check_path(const char *t, size_t n) {
   char buf[128];
   size_t i, rl = strlen("/r");
@@ -119,7 +127,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (c != NULL) {
     if (fake_recv(c, req.buf, req.len)) mg_close_conn(c);
   }
-  for (i = 0; i + strlen(SECRET) <= fake_out.len; i++) {
+  // (unless the input has it: a 301 echoes the target in its Location)
+  for (i = 0; i + strlen(SECRET) <= fake_out.len && !contains(data, size, SECRET); i++) {
     FUZZ_CHECK(memcmp(fake_out.buf + i, SECRET, strlen(SECRET)) != 0);
   }
   mg_iobuf_free(&req);

@@ -375,10 +375,24 @@ static void file_head(struct mg_connection *c, int status, const char *hdrs,
   mg_printf(c, "\r\n");
 }
 
+// A reply with header lines `hdrs` (may be NULL) then `extra` (any length),
+// and the body `body` (NULL: the status text, as plain text)
+static void reply_with(struct mg_connection *c, int status, const char *hdrs,
+                       const char *extra, const char *body, size_t blen) {
+  char *h = mg_mprintf("%s%s%s", body == NULL ? "Content-Type: text/plain\r\n" : "",
+                       hdrs == NULL ? "" : hdrs, extra == NULL ? "" : extra);
+  if (h == NULL) {
+    mg_error(c, "out of memory");
+  } else if (body == NULL) {
+    mg_http_reply(c, status, h, "%s\n", mg_http_status_text(status));
+  } else {
+    mg_http_reply_raw(c, status, h, strlen(h), body, blen);
+  }
+  free(h);
+}
+
 static void reply_status(struct mg_connection *c, int status, const char *extra) {
-  char hdrs[512];
-  mg_snprintf(hdrs, sizeof(hdrs), "Content-Type: text/plain\r\n%s", extra ? extra : "");
-  mg_http_reply(c, status, hdrs, "%s\n", mg_http_status_text(status));
+  reply_with(c, status, NULL, extra, NULL, 0);
 }
 
 // What fs->st() said about a file
@@ -436,7 +450,7 @@ static void serve_file(struct mg_connection *c, struct mg_http_message *hm,
   len = size;
   hl = mg_snprintf(hdrs, sizeof(hdrs),
                    "Content-Type: %.*s\r\nETag: %s\r\nLast-Modified: %s\r\n%s%s",
-                   (int) ctype.len, ctype.buf, etag, date,
+                   (int) (ctype.len < 256 ? ctype.len : 256), ctype.buf, etag, date,
                    use_gz ? "Content-Encoding: gzip\r\n" : "",
                    has_gz ? "Vary: Accept-Encoding\r\n" : "");
   if (status == 200) {
@@ -458,12 +472,11 @@ static void serve_file(struct mg_connection *c, struct mg_http_message *hm,
                   ? 0
                   : parse_range(h, size, &start, &len);
       if (r < 0) {
-        char cr[96];
+        char cr[64];
         fs->cl(fd);
-        mg_snprintf(cr, sizeof(cr), "Content-Range: bytes */%llu\r\n%s",
-                    (unsigned long long) size,
-                    opts->extra_headers ? opts->extra_headers : "");
-        reply_status(c, 416, cr);
+        mg_snprintf(cr, sizeof(cr), "Content-Range: bytes */%llu\r\n",
+                    (unsigned long long) size);
+        reply_with(c, 416, cr, opts->extra_headers, NULL, 0);
         return;
       }
       if (r > 0) {
@@ -577,7 +590,6 @@ static void listing(struct mg_connection *c, struct mg_http_message *hm,
   struct names ns = {NULL, 0, 0, false};
   struct mg_iobuf io = {NULL, 0, 0, 4096};
   char path[SERVE_PATH_MAX], enc[MG_PATH_MAX * 3 + 1], date[40];
-  char hdrs[768];
   size_t i;
   fs->ls(dir, add_name, &ns);
   if (ns.n > 1) qsort(ns.v, ns.n, sizeof(ns.v[0]), cmp_names);
@@ -613,12 +625,11 @@ static void listing(struct mg_connection *c, struct mg_http_message *hm,
   mg_xprintf(mg_pfn_iobuf, &io, "</table></body></html>\n");
   for (i = 0; i < ns.n; i++) free(ns.v[i]);
   free(ns.v);
-  mg_snprintf(hdrs, sizeof(hdrs), "Content-Type: text/html; charset=utf-8\r\n%s",
-              opts->extra_headers ? opts->extra_headers : "");
   if (ns.oom || io.buf == NULL) {
     reply_status(c, 500, opts->extra_headers);
   } else {
-    mg_http_reply_raw(c, 200, hdrs, strlen(hdrs), io.buf, io.len);
+    reply_with(c, 200, "Content-Type: text/html; charset=utf-8\r\n", opts->extra_headers,
+               (const char *) io.buf, io.len);
   }
   mg_iobuf_free(&io);
 }
@@ -634,10 +645,7 @@ void mg_http_serve_dir(struct mg_connection *c, struct mg_http_message *hm,
   if (opts == NULL) memset(&none, 0, sizeof(none)), opts = &none;
   fs = opts->fs != NULL ? opts->fs : &mg_fs_posix;
   if (!is_method(hm, "GET") && !is_method(hm, "HEAD")) {
-    char allow[512];
-    mg_snprintf(allow, sizeof(allow), "Allow: GET, HEAD\r\n%s",
-                opts->extra_headers ? opts->extra_headers : "");
-    reply_status(c, 405, allow);
+    reply_with(c, 405, "Allow: GET, HEAD\r\n", opts->extra_headers, NULL, 0);
     return;
   }
   if (!mg_http_path(opts->root_dir, hm->uri, path, sizeof(path) - 12)) {
@@ -649,15 +657,15 @@ void mg_http_serve_dir(struct mg_connection *c, struct mg_http_message *hm,
   if (flags & MG_FS_DIR) {
     size_t pl = strlen(path);
     if (hm->uri.buf[hm->uri.len - 1] != '/') {  // links in it are relative to "dir/"
-      char loc[MG_PATH_MAX * 2 + 64];
-      if (hm->uri.len + hm->query.len + 16 > MG_PATH_MAX * 2) {
-        reply_status(c, 414, opts->extra_headers);
-        return;
-      }
-      mg_snprintf(loc, sizeof(loc), "Location: %.*s/%s%.*s\r\n%s", (int) hm->uri.len,
-                  hm->uri.buf, hm->query.len > 0 ? "?" : "", (int) hm->query.len,
-                  hm->query.buf, opts->extra_headers ? opts->extra_headers : "");
-      mg_http_reply(c, 301, loc, "");
+      // One leading slash: "//host/dir" must not become a link to another host
+      struct mg_str u = hm->uri;
+      char *loc;
+      while (u.len > 1 && u.buf[1] == '/') u.buf++, u.len--;
+      loc = mg_mprintf("Location: %.*s/%s%.*s\r\n", (int) u.len, u.buf,
+                       hm->query.len > 0 ? "?" : "", (int) hm->query.len, hm->query.buf);
+      if (loc == NULL) return mg_error(c, "out of memory");
+      reply_with(c, 301, loc, opts->extra_headers, "", 0);
+      free(loc);
       return;
     }
     memcpy(path + pl, "/index.html", 12);
