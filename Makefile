@@ -8,7 +8,9 @@ WASMOPT := node_modules/.bin/wasm-opt
 CLANG   := clang-14
 # Every module of the core except the native socket driver; every wasm/*.c is
 # part of the WebAssembly build (driver.c plus one file of exports per protocol).
-CORE_SRC := $(sort $(filter-out vendor/mongoose/src/sock_posix.c,$(wildcard vendor/mongoose/src/*.c)))
+CORE_SRC := $(sort $(filter-out %_posix.c,$(wildcard vendor/mongoose/src/*.c)))
+# Native builds add the POSIX filesystem (mg_fs_posix); WebAssembly has wasm/fs.c
+FS_POSIX := vendor/mongoose/src/fs_posix.c
 WASM_SRC := $(sort $(wildcard wasm/*.c))
 HDR     := vendor/mongoose/mongoose.h
 CWARN   := -Wall -Wextra -Werror
@@ -69,17 +71,17 @@ test-wasm: apt build/wasm/embed.ts ## the committed .wasm is what the sources bu
 	@echo "wasm byte-check: ok ($$(stat -c %s wasm/mongoose.wasm) bytes)"
 
 # ---- native: unit tests under sanitizers, hello server ----------------------------
-build/native/test_%: tests/c/test_%.c tests/c/fake_driver.c tests/c/fake_driver.h tests/c/check.h $(CORE_SRC) $(HDR)
+build/native/test_%: tests/c/test_%.c tests/c/fake_driver.c tests/c/fake_driver.h tests/c/check.h $(CORE_SRC) $(FS_POSIX) $(HDR)
 	@mkdir -p build/native
-	gcc $(SAN) $(CWARN) -Ivendor/mongoose -Itests/c -o $@ $< tests/c/fake_driver.c $(CORE_SRC)
-build/native/clang_%: tests/c/test_%.c tests/c/fake_driver.c tests/c/fake_driver.h tests/c/check.h $(CORE_SRC) $(HDR)
+	gcc $(SAN) $(CWARN) -Ivendor/mongoose -Itests/c -o $@ $< tests/c/fake_driver.c $(CORE_SRC) $(FS_POSIX)
+build/native/clang_%: tests/c/test_%.c tests/c/fake_driver.c tests/c/fake_driver.h tests/c/check.h $(CORE_SRC) $(FS_POSIX) $(HDR)
 	@mkdir -p build/native
-	$(CLANG) $(SAN) $(CWARN) -Ivendor/mongoose -Itests/c -o $@ $< tests/c/fake_driver.c $(CORE_SRC)
-bench/native/hello: bench/native/hello.c vendor/mongoose/src/sock_posix.c $(CORE_SRC) $(HDR)
-	gcc -O2 $(CWARN) -Ivendor/mongoose -o $@ $< vendor/mongoose/src/sock_posix.c $(CORE_SRC)
-build/native/hello_san: bench/native/hello.c vendor/mongoose/src/sock_posix.c $(CORE_SRC) $(HDR)
+	$(CLANG) $(SAN) $(CWARN) -Ivendor/mongoose -Itests/c -o $@ $< tests/c/fake_driver.c $(CORE_SRC) $(FS_POSIX)
+bench/native/hello: bench/native/hello.c vendor/mongoose/src/sock_posix.c $(FS_POSIX) $(CORE_SRC) $(HDR)
+	gcc -O2 $(CWARN) -Ivendor/mongoose -o $@ $< vendor/mongoose/src/sock_posix.c $(FS_POSIX) $(CORE_SRC)
+build/native/hello_san: bench/native/hello.c vendor/mongoose/src/sock_posix.c $(FS_POSIX) $(CORE_SRC) $(HDR)
 	@mkdir -p build/native
-	$(CLANG) $(SAN) $(CWARN) -Ivendor/mongoose -o $@ $< vendor/mongoose/src/sock_posix.c $(CORE_SRC)
+	$(CLANG) $(SAN) $(CWARN) -Ivendor/mongoose -o $@ $< vendor/mongoose/src/sock_posix.c $(FS_POSIX) $(CORE_SRC)
 
 native: bench/native/hello ## build the native C hello server
 

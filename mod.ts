@@ -34,6 +34,7 @@ export type { HttpPart } from "./src/multipart.ts";
 export { closeIdleConnections, IDLE_TIMEOUT_MS, request } from "./src/client.ts";
 export type { HttpResponse, RequestOptions } from "./src/client.ts";
 export { WsMessage } from "./src/ws.ts";
+export type { ServeOptions, UploadOptions } from "./src/static.ts";
 export * from "./src/constants.ts";
 export * from "./src/json.ts";
 export * from "./src/rpc.ts";

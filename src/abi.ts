@@ -8,6 +8,7 @@
  */
 
 import { WASM_BASE64 } from "../wasm/embed.ts";
+import { fsImports } from "./host/fs.ts";
 
 /** The exports of the module, as typed functions (see `wasm/ABI.md`). */
 export interface WasmExports {
@@ -100,6 +101,10 @@ export interface WasmExports {
   mgw_sntp_request(c: number): void;
   /** `mg_wakeup(mgr, id, ptr, len)`; 1 delivered, 0 no such connection. */
   mgw_wakeup(id: number, ptr: number, len: number): number;
+  /** `mg_http_serve_dir` (file 0) or `mg_http_serve_file` (file 1); `blk`: root or path, extra headers, MIME types, 404 page, each NUL-terminated. */
+  mgw_serve(c: number, hm: number, file: number, blk: number, blen: number): void;
+  /** `mg_http_upload_stream(c, hm, &mg_fs_posix, dir, maxSize)`. */
+  mgw_upload(c: number, hm: number, dir: number, dlen: number, maxSize: number): void;
 }
 
 /** The `"mgw_host"` imports that depend on the Manager (see `wasm/ABI.md`). */
@@ -320,6 +325,7 @@ export class Abi {
         if (s.endsWith("\n")) s = s.slice(0, -1);
         log(s);
       },
+      ...fsImports(this),
     };
     const mgwHost: Record<string, (...args: never[]) => unknown> = {};
     for (const imp of WebAssembly.Module.imports(module)) {

@@ -1,9 +1,10 @@
 /**
- * The `wasmgoose` command line: serves the hello JSON.
+ * The `wasmgoose` command line: serves the hello JSON, or with `--root DIR`
+ * the files of a directory.
  *
  * ```sh
- * deno run -A mod.ts [--listen URL]
- * npx wasmgoose [--listen URL]
+ * deno run -A mod.ts [--listen URL] [--root DIR]
+ * npx wasmgoose [--listen URL] [--root DIR]
  * ```
  *
  * @module
@@ -15,6 +16,8 @@ import type { HttpMessage } from "./http.ts";
 import { Manager } from "./manager.ts";
 import { encoder } from "./abi.ts";
 import { readPemFile } from "./host/tls.ts";
+import type { ServeOptions } from "./static.ts";
+import { rootProblem } from "./host/fs.ts";
 
 /**
  * The default listening URL of the CLI.
@@ -34,14 +37,17 @@ export const DEFAULT_URL = "http://0.0.0.0:8000";
  * console.log(USAGE);
  * ```
  */
-export const USAGE: string = `Usage: wasmgoose [--listen URL] [--cert FILE --key FILE] [--help]
+export const USAGE: string =
+  `Usage: wasmgoose [--listen URL] [--root DIR] [--cert FILE --key FILE] [--help]
 
 Serves {"message":"Hello, World!"} on GET / (404 {"error":"Not Found"} elsewhere)
-with the Mongoose HTTP server compiled to WebAssembly.
+with the Mongoose HTTP server compiled to WebAssembly; with --root, serves the
+files under DIR instead (directory listings, ranges, ETag, precompressed .gz).
 
 Options:
   -l, --listen URL   address to serve on (default ${DEFAULT_URL});
                      port 0 picks a free port; https://... needs --cert and --key
+  -r, --root DIR     serve the files of DIR (static file server)
       --cert FILE    TLS certificate chain (PEM) of an https:// listener
       --key FILE     its private key (PEM)
   -h, --help         show this help and exit
@@ -65,9 +71,16 @@ function hello(c: Connection, _ev: number, data: unknown): void {
   }
 }
 
+/** The request handler of `--root`: the files under `rootDir`. */
+function staticFiles(rootDir: string): (c: Connection, ev: number, data: unknown) => void {
+  const opts: ServeOptions = { rootDir };
+  return (c, _ev, data) => c.serveDir(data as HttpMessage, opts);
+}
+
 /** Parsed command line. */
 interface CliOptions {
   listen: string;
+  root: string | undefined;
   help: boolean;
   cert?: string;
   key?: string;
@@ -75,7 +88,7 @@ interface CliOptions {
 
 /** Parses `args`; returns an error message for bad ones. */
 function parseArgs(args: string[]): CliOptions | string {
-  const opts: CliOptions = { listen: DEFAULT_URL, help: false };
+  const opts: CliOptions = { listen: DEFAULT_URL, root: undefined, help: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "-h" || a === "--help") {
@@ -88,6 +101,14 @@ function parseArgs(args: string[]): CliOptions | string {
       const v = args[++i];
       if (v === undefined || v === "") return `${a} needs a file`;
       opts[a === "--cert" ? "cert" : "key"] = v;
+    } else if (a === "-r" || a === "--root") {
+      const v = args[++i];
+      if (v === undefined || v === "") return `${a} needs a directory`;
+      opts.root = v;
+    } else if (a.startsWith("--root=")) {
+      const v = a.slice(7);
+      if (v === "") return "--root needs a directory";
+      opts.root = v;
     } else if (a.startsWith("--listen=")) {
       const v = a.slice(9);
       if (v === "") return "--listen needs a URL";
@@ -118,6 +139,13 @@ export async function main(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  if (opts.root !== undefined) {
+    const why = rootProblem(opts.root);
+    if (why !== null) {
+      console.error(`wasmgoose: --root ${why}`);
+      return 2;
+    }
+  }
   const mgr = new Manager();
   let lsn: Connection;
   try {
@@ -127,7 +155,10 @@ export async function main(args: string[]): Promise<number> {
     const tls = opts.cert !== undefined && opts.key !== undefined
       ? { cert: readPemFile(opts.cert), key: readPemFile(opts.key) }
       : undefined;
-    lsn = mgr.listen(opts.listen, hello, { events: [MG_EV_HTTP_MSG], tls });
+    lsn = mgr.listen(opts.listen, opts.root === undefined ? hello : staticFiles(opts.root), {
+      events: [MG_EV_HTTP_MSG],
+      tls,
+    });
   } catch (e) {
     console.error(`wasmgoose: ${e instanceof Error ? e.message : String(e)}`);
     mgr.close();

@@ -8,6 +8,7 @@ import { type Abi, encoder } from "./abi.ts";
 import { WEBSOCKET_OP_BINARY, WEBSOCKET_OP_TEXT } from "./constants.ts";
 import { HttpMessage, httpMessagePtr } from "./http.ts";
 import { consumeRecv, recvView } from "./net.ts";
+import { type ServeOptions, serveStatic, type UploadOptions, uploadStream } from "./static.ts";
 
 /** What a Connection needs from its Manager. Internal. */
 export interface ConnectionHost {
@@ -714,6 +715,96 @@ export class Connection {
       if (rlen > 0) encoder.encodeInto(reason, abi.stageView);
       abi.x.mgw_ws_close(c, code, ptr, rlen);
     } catch (e) {
+      throw this.#host.fail(e);
+    }
+  }
+
+  /**
+   * Serves the file the request names under `opts.rootDir` (default: the
+   * current directory), as `mg_http_serve_dir`: call it while handling
+   * `MG_EV_HTTP_MSG`. Directories get their `index.html` or an HTML listing
+   * (a path without its trailing slash is redirected), other methods than
+   * GET and HEAD get 405. Answers range requests (206 / 416), conditional
+   * requests (`ETag` with `If-None-Match`, `Last-Modified` with
+   * `If-Modified-Since`: 304), serves `file.gz` with
+   * `Content-Encoding: gzip` when the client accepts gzip, and 404 (or
+   * `opts.page404`) for missing files. Paths never leave the root: `..`,
+   * encoded slashes, backslashes and control characters get 400. Large files
+   * are streamed as the client reads them. Throws TypeError for options with
+   * NUL, CR or LF, or if `hm` is not a live `HttpMessage`.
+   *
+   * @example
+   * ```ts
+   * mgr.listen("http://0.0.0.0:8000", (c, ev, data) => {
+   *   if (ev === MG_EV_HTTP_MSG) c.serveDir(data as HttpMessage, { rootDir: "./public" });
+   * });
+   * ```
+   */
+  serveDir(hm: HttpMessage, opts?: ServeOptions): void {
+    this.#serve(hm, false, opts?.rootDir ?? ".", opts);
+  }
+
+  /**
+   * Serves the file at `path` (as `mg_http_serve_file`) with the same
+   * ranges, conditional requests, gzip variant and streaming as
+   * {@link Connection.serveDir}; 404 if it does not exist. Call it while
+   * handling `MG_EV_HTTP_MSG`.
+   *
+   * @example
+   * ```ts
+   * if (hm.uri === "/favicon.ico") c.serveFile(hm, "./static/favicon.ico");
+   * ```
+   */
+  serveFile(hm: HttpMessage, path: string, opts?: ServeOptions): void {
+    this.#serve(hm, true, path, opts);
+  }
+
+  /**
+   * Streams the request body into a file of `opts.dir` as it arrives
+   * (bodies of any size up to `opts.maxSize`, default 1 GiB; larger ones get
+   * 413 before a byte is written). Call it while handling
+   * `MG_EV_HTTP_HDRS` (or `MG_EV_HTTP_MSG` for bodies that fit in memory).
+   * The name is the `?name=` query variable or else the last segment of the
+   * URI, with no path components (else 400). The body goes to a temporary
+   * file renamed once complete; then the client gets
+   * `201 {"name":"…","size":N}`. A chunked body gets 411.
+   *
+   * @example
+   * ```ts
+   * mgr.listen("http://0.0.0.0:8000", (c, ev, data) => {
+   *   const hm = data as HttpMessage;
+   *   if (ev === MG_EV_HTTP_HDRS && hm.method === "PUT") {
+   *     c.upload(hm, { dir: "/tmp/uploads", maxSize: 1 << 30 });
+   *   }
+   * });
+   * ```
+   */
+  upload(hm: HttpMessage, opts: UploadOptions): void {
+    const c = this.#c;
+    if (c === 0) throw closedError();
+    if (!(hm instanceof HttpMessage)) {
+      throw new TypeError("upload() needs the HttpMessage of MG_EV_HTTP_HDRS");
+    }
+    const hmPtr = httpMessagePtr(hm);
+    try {
+      uploadStream(this.#abi, c, hmPtr, opts);
+    } catch (e) {
+      if (e instanceof TypeError || e instanceof RangeError) throw e;
+      throw this.#host.fail(e);
+    }
+  }
+
+  #serve(hm: HttpMessage, file: boolean, target: string, opts: ServeOptions | undefined): void {
+    const c = this.#c;
+    if (c === 0) throw closedError();
+    if (!(hm instanceof HttpMessage)) {
+      throw new TypeError("serveDir() / serveFile() need the HttpMessage of MG_EV_HTTP_MSG");
+    }
+    const hmPtr = httpMessagePtr(hm);
+    try {
+      serveStatic(this.#abi, c, hmPtr, file, target, opts);
+    } catch (e) {
+      if (e instanceof TypeError) throw e;
       throw this.#host.fail(e);
     }
   }

@@ -27,9 +27,9 @@ FUZZ_BINS := $(patsubst %,build/fuzz/%,$(FUZZ_TARGETS))
 .PHONY: fuzz-build fuzz-quick fuzz
 
 $(FUZZ_BINS): build/fuzz/%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h \
-    tests/c/fake_driver.c tests/c/fake_driver.h $(CORE_SRC) vendor/mongoose/mongoose.h
+    tests/c/fake_driver.c tests/c/fake_driver.h $(CORE_SRC) $(FS_POSIX) vendor/mongoose/mongoose.h
 	@mkdir -p build/fuzz
-	$(CLANG) $(FUZZ_CFLAGS) $(FUZZ_DEFS_$*) -o $@ $< tests/c/fake_driver.c $(CORE_SRC)
+	$(CLANG) $(FUZZ_CFLAGS) $(FUZZ_DEFS_$*) -o $@ $< tests/c/fake_driver.c $(CORE_SRC) $(FS_POSIX)
 
 fuzz-build: $(FUZZ_BINS) ## build the libFuzzer targets (clang-14)
 

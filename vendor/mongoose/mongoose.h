@@ -407,7 +407,76 @@ size_t mg_base64_encode(const unsigned char *p, size_t n, char *buf, size_t len)
 size_t mg_base64_decode(const char *src, size_t n, char *dst, size_t len);
 
 // ---- HTTP: static files and the filesystem (mg_fs) --------------------------
-// (section reserved; declarations follow here)
+#include <time.h>
+
+#define MG_FS_READ 1   // st() flags and op() modes
+#define MG_FS_WRITE 2
+#define MG_FS_DIR 4
+
+// A filesystem: a table of functions. mg_fs_posix is the default (POSIX calls
+// natively, the host runtime's synchronous file calls in WebAssembly).
+struct mg_fs {
+  int (*st)(const char *path, size_t *size, time_t *mtime);  // 0: no such file
+  void (*ls)(const char *path, void (*fn)(const char *, void *), void *);
+  void *(*op)(const char *path, int flags);             // open: NULL on error
+  void (*cl)(void *fd);                                 // close
+  size_t (*rd)(void *fd, void *buf, size_t len);        // read: 0 at EOF/error
+  size_t (*wr)(void *fd, const void *buf, size_t len);  // write
+  size_t (*sk)(void *fd, size_t offset);                // seek from the start
+  bool (*mv)(const char *from, const char *to);         // rename
+  bool (*rm)(const char *path);                         // delete a file
+  bool (*mkd)(const char *path);                        // create a directory
+};
+
+extern struct mg_fs mg_fs_posix;
+
+struct mg_fd {
+  void *fd;
+  struct mg_fs *fs;
+};
+
+struct mg_fd *mg_fs_open(struct mg_fs *fs, const char *path, int flags);
+void mg_fs_close(struct mg_fd *fd);
+// Next entry of directory `path` after the name in buf ("" for the first):
+// true with the name in buf, false at the end.
+bool mg_fs_ls(struct mg_fs *fs, const char *path, char *buf, size_t len);
+char *mg_file_read(struct mg_fs *fs, const char *path, size_t *size);
+bool mg_file_write(struct mg_fs *fs, const char *path, const void *, size_t);
+bool mg_file_printf(struct mg_fs *fs, const char *path, const char *fmt, ...);
+
+void mg_http_serve_dir(struct mg_connection *, struct mg_http_message *hm,
+                       const struct mg_http_serve_opts *);
+void mg_http_serve_file(struct mg_connection *, struct mg_http_message *hm,
+                        const char *path, const struct mg_http_serve_opts *);
+// The safe local path (below root) of URI path `uri` (URL-decoded); false
+// when it would leave the root or holds "..", a backslash, NUL or control
+// characters, or does not fit in `len`. wasmgoose extension.
+bool mg_http_path(const char *root, struct mg_str uri, char *buf, size_t len);
+
+// wasmgoose extension: streams the body of the request whose headers are in
+// hm (call it from MG_EV_HTTP_HDRS) into file `dir`/NAME as it arrives, with
+// NAME from the ?name= query variable or else the last URI segment (no path
+// components allowed: 400). A Content-Length over max_size is refused with
+// 413 before any byte is written; a chunked body with 411. The file is
+// written as `dir`/.NAME.part and renamed when complete (removed if the
+// connection dies first); then 201 with {"name":..,"size":..} is sent.
+void mg_http_upload_stream(struct mg_connection *c, struct mg_http_message *hm,
+                           struct mg_fs *fs, const char *dir,
+                           uint64_t max_size);
+
+#ifndef MG_HTTP_FILE_CHUNK
+#define MG_HTTP_FILE_CHUNK 65536  // file bytes queued in c->send at a time
+#endif
+
+// Private to wasmgoose: a hook on c->pfn_data of an HTTP server connection.
+// A response still being produced (a file streamed as the peer reads) or a
+// request body consumed as it arrives (a streamed upload) installs one; the
+// server passes it every event first. It frees itself (and sets pfn_data
+// back to NULL) when done or on MG_EV_CLOSE.
+struct mg_http_hook {
+  void (*fn)(struct mg_connection *c, int ev, void *ev_data);
+  bool is_body;  // consumes the request body (installed from MG_EV_HTTP_HDRS)
+};
 
 
 

@@ -875,7 +875,10 @@ static void http_serve(struct mg_connection *c) {
       http_reject(c, 431);
       break;
     }
-    if ((st = http_frame(c, &hm, (size_t) n, &in, false, &total)) > 1) {
+    // A body too large to buffer may still be streamed by a handler of
+    // MG_EV_HTTP_HDRS (mg_http_upload_stream): 413 only if none takes it
+    st = http_frame(c, &hm, (size_t) n, &in, false, &total);
+    if (st > 1 && (st != 413 || c->is_http_body || !in.clen)) {
       http_reject(c, st);
       break;
     }
@@ -885,12 +888,28 @@ static void http_serve(struct mg_connection *c) {
                           (hm.proto.buf[7] == '0' && !(in.flags & HTTP_CONN_KEEP_ALIVE));
       c->is_http_body = c->is_resp = 1;  // is_resp catches an answer from HDRS
       mg_call(c, MG_EV_HTTP_HDRS, &hm);
+      if (c->pfn_data != NULL && c->pfn == http_server_ev) {
+        // A hook took over (struct mg_http_hook): a body consumer gets the
+        // body bytes from here on; a response started here ends the
+        // connection, as the body is not wanted
+        struct mg_http_hook *hook = (struct mg_http_hook *) c->pfn_data;
+        long zero = 0;
+        c->is_http_body = c->is_sent_100 = 0;
+        if (!hook->is_body) c->is_close_after = 1;
+        mg_iobuf_del(&c->recv, 0, (size_t) n);
+        hook->fn(c, MG_EV_READ, &zero);
+        break;
+      }
       if (!c->is_resp) {  // answered already: the body is not wanted, close
         c->is_http_body = 0;
         c->is_draining = 1;
         continue;
       }
       c->is_resp = 0;
+    }
+    if (st > 1) {
+      http_reject(c, st);
+      break;
     }
     if (st == 0) {  // body incomplete
       struct mg_str *ex = mg_http_get_header(&hm, "Expect");
@@ -917,6 +936,9 @@ static void http_serve(struct mg_connection *c) {
 }
 
 static void http_server_ev(struct mg_connection *c, int ev, void *ev_data) {
+  if (c->pfn_data != NULL) {  // a streamed response or request body
+    ((struct mg_http_hook *) c->pfn_data)->fn(c, ev, ev_data);
+  }
   if (ev == MG_EV_READ || (ev == MG_EV_WRITE && c->recv.len > 0)) http_serve(c);
   (void) ev_data;
 }
