@@ -12,7 +12,7 @@ import WS from "ws";
 import {
   MG_EV_HTTP_MSG,
   MG_EV_WS_MSG,
-  NativeConnection,
+  type NativeConnection,
   type NativeHttpMessage,
   NativeManager,
   type NativeWsMessage,
