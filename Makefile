@@ -128,8 +128,25 @@ test: setup addon test-wasm test-c test-native fuzz-quick lint test-deno test-no
 	@echo "make test: all green"
 
 # ---- benchmarks --------------------------------------------------------------------
-bench: setup native dist ## hello JSON and WebSocket echo: wasmgoose (Deno, Node) vs Deno.serve, node:http, ws, native C
+# The Python competitors (cymongoose, aiohttp, FastAPI/uvicorn, Flask) live in a venv
+# under build/; wrk and nginx come from Debian (APT_PKGS); Bun from npm.
+VENV := build/venv
+$(VENV)/.installed: bench/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r bench/requirements.txt
+	@touch $@
+setup-bench: apt deps $(VENV)/.installed ## install what the benchmarks need (wrk, nginx, Python competitors)
+
+# bombardier, only for TOOL=bombardier: `go install` into build/bin
+build/bin/bombardier:
+	GOBIN=$(CURDIR)/build/bin go install github.com/codesenberg/bombardier@latest
+
+BENCH_DEPS := setup setup-bench native addon dist $(if $(filter bombardier,$(TOOL)),build/bin/bombardier)
+bench: $(BENCH_DEPS) ## quick benchmark (~5 min): hello, JSON, WebSocket echo, footprint; writes bench/RESULTS.md + charts
 	node bench/run.mjs
+
+bench-full: $(BENCH_DEPS) ## every workload and every server (about an hour)
+	node bench/run.mjs WORKLOADS=full
 
 clean: ## remove build outputs
 	rm -rf build dist dist-test bench/native/hello

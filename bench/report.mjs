@@ -34,7 +34,9 @@ const fmt = {
   ms: (x) => (Number.isFinite(x) ? `${x.toFixed(2)} ms` : "—"),
   ratio: (x) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : "—"),
   mib: (kb) => (Number.isFinite(kb) ? `${(kb / 1024).toFixed(1)} MiB` : "—"),
-  bytes: (n) => (Number.isFinite(n) ? `${n.toLocaleString("en-US")} B (${(n / 1024).toFixed(0)} KiB)` : "—"),
+  bytes: (
+    n,
+  ) => (Number.isFinite(n) ? `${n.toLocaleString("en-US")} B (${(n / 1024).toFixed(0)} KiB)` : "—"),
 };
 
 const sizeLabel = (n) =>
@@ -47,7 +49,12 @@ function tables(r) {
     const wl = r.workloads[w];
     if (wl.kind === "ws") {
       for (const size of r.cfg.wsSizes) {
-        out.push({ key: `${w}-${size}`, w, label: `${wl.label}, ${sizeLabel(size)} messages`, unit: "msg" });
+        out.push({
+          key: `${w}-${size}`,
+          w,
+          label: `${wl.label}, ${sizeLabel(size)} messages`,
+          unit: "msg",
+        });
       }
     } else out.push({ key: w, w, label: wl.label, unit: "req" });
   }
@@ -78,11 +85,15 @@ export function renderReport(r) {
     "## Method",
     "",
     "- Every server is started once, on its own 127.0.0.1 port, and serves every workload it implements. Before any load, each is asked each workload once and its answer is compared with `expected(name)` of `bench/workloads.mjs` (static files: byte for byte); a wrong answer is an error row and is never timed, a 404 means not implemented.",
-    `- HTTP load: \`${cfg.tool}\`${cfg.tool === "wrk" ? ` -t${cfg.threads}` : ""} -c${cfg.conns}, keep-alive; per server per round a ${cfg.warmup} warm-up (discarded) then ${cfg.duration} measured. POST bodies are sent as given in \`bench/workloads.mjs\`.`,
+    `- HTTP load: \`${cfg.tool}\`${
+      cfg.tool === "wrk" ? ` -t${cfg.threads}` : ""
+    } -c${cfg.conns}, keep-alive; per server per round a ${cfg.warmup} warm-up (discarded) then ${cfg.duration} measured. POST bodies are sent as given in \`bench/workloads.mjs\`.`,
     `- ${cfg.rounds} interleaved round(s) per workload (A B C … A B C …); each figure is the median over rounds, errors are summed.`,
-    `- Server CPU: utime and stime of the server's process tree (all threads, and nginx's worker) from \`/proc/<pid>/stat\`, before and ${250} ms after each measured run, divided by the requests (clock tick ${1000 / r.clkTck} ms). The load generator is a separate process and is never counted.`,
+    `- Server CPU: utime and stime of the server's process tree (all threads, and nginx's worker) from \`/proc/<pid>/stat\`, before and ${250} ms after each measured run, divided by the requests (clock tick ${
+      1000 / r.clkTck
+    } ms). The load generator is a separate process and is never counted.`,
     "- Errors: socket errors + non-2xx/3xx responses. Peak RSS: the highest RSS of the server's process tree sampled every 100 ms during the measured runs of that workload.",
-    "- \"vs wasmgoose/Deno\": req/s divided by the wasmgoose-on-Deno row. \"vs same runtime\": a wasmgoose row divided by the idiomatic server of its runtime (Deno.serve, node:http, Bun.serve), a competitor row the inverse.",
+    '- "vs wasmgoose/Deno": req/s divided by the wasmgoose-on-Deno row. "vs same runtime": a wasmgoose row divided by the idiomatic server of its runtime (Deno.serve, node:http, Bun.serve), a competitor row the inverse.',
     "- node:http, Deno.serve, Bun.serve, the wasmgoose handler and the native addon run the same JavaScript per request (`bench/servers/api.mjs`); the Python servers use their framework's router and parsers (cymongoose a plain dispatcher, `pyapi.py`).",
     "- wrk and the server share the machine's CPUs: near the load generator's ceiling req/s no longer separates servers, and CPU µs per request (user time above all) is the figure to compare.",
   );
@@ -92,10 +103,16 @@ export function renderReport(r) {
     "",
     "## Footprint",
     "",
-    `- \`wasm/mongoose.wasm\`: ${fmt.bytes(info.wasmSize)}, ${fmt.bytes(info.wasmGzip)} gzipped (-9)`,
-    `- Native addon \`wasmgoose_native.node\`: ${fmt.bytes(info.addonSize)}; native C server \`bench/native/hello\`: ${fmt.bytes(info.nativeSize)}`,
+    `- \`wasm/mongoose.wasm\`: ${fmt.bytes(info.wasmSize)}, ${
+      fmt.bytes(info.wasmGzip)
+    } gzipped (-9)`,
+    `- Native addon \`wasmgoose_native.node\`: ${
+      fmt.bytes(info.addonSize)
+    }; native C server \`bench/native/hello\`: ${fmt.bytes(info.nativeSize)}`,
     "",
-    `Start to first response: from spawning the process to the first 200 on \`GET /\` (polled every 5 ms). RSS at rest: after that first response. With ${cfg.idleConns.toLocaleString("en-US")} idle connections: each connection sent one keep-alive \`GET /\`, got its answer and stays open (\`bench/idle_load.mjs\`); RSS read 1 s after the last answer.`,
+    `Start to first response: from spawning the process to the first 200 on \`GET /\` (polled every 5 ms). RSS at rest: after that first response. With ${
+      cfg.idleConns.toLocaleString("en-US")
+    } idle connections: each connection sent one keep-alive \`GET /\`, got its answer and stays open (\`bench/idle_load.mjs\`); RSS read 1 s after the last answer.`,
     "",
     "| Server | start → first response | RSS at rest | RSS with idle conns | per idle conn | idle conns answered | peak RSS (whole run) |",
     "|---|--:|--:|--:|--:|--:|--:|",
@@ -108,7 +125,15 @@ export function renderReport(r) {
     const idle = s.idle;
     const per = idle?.rssKb && idle.answered ? ((idle.rssKb - s.restRssKb) / idle.answered) : NaN;
     add(
-      `| ${s.label} | ${fmt.int(s.startupMs)} ms | ${fmt.mib(s.restRssKb)} | ${idle?.error ? `failed: ${idle.error}` : fmt.mib(idle?.rssKb)} | ${Number.isFinite(per) ? `${per.toFixed(1)} KiB` : "—"} | ${idle && !idle.error ? `${fmt.int(idle.answered)}${idle.errors ? ` (${idle.errors} failed: ${idle.firstError})` : ""}` : "—"} | ${fmt.mib(s.peakRssKb)} |`,
+      `| ${s.label} | ${fmt.int(s.startupMs)} ms | ${fmt.mib(s.restRssKb)} | ${
+        idle?.error ? `failed: ${idle.error}` : fmt.mib(idle?.rssKb)
+      } | ${Number.isFinite(per) ? `${per.toFixed(1)} KiB` : "—"} | ${
+        idle && !idle.error
+          ? `${fmt.int(idle.answered)}${
+            idle.errors ? ` (${idle.errors} failed: ${idle.firstError})` : ""
+          }`
+          : "—"
+      } | ${fmt.mib(s.peakRssKb)} |`,
     );
   }
   add("", "![RSS with idle connections](charts/idle-rss.svg)");
@@ -118,9 +143,19 @@ export function renderReport(r) {
     add("", `## ${t.label}`, "");
     const wl = r.workloads[t.w];
     if (wl.kind === "http") {
-      add(`\`${wl.method} ${wl.path.length > 70 ? wl.path.slice(0, 70) + "…" : wl.path}\`${wl.body !== undefined ? ` with a ${sizeLabel(wl.body.length)} ${wl.contentType.split(";")[0]} body` : ""}.`, "");
+      const blen = wl.body === undefined ? 0 : new TextEncoder().encode(wl.body).length;
+      const bsize = blen < 1024 ? `${blen} B` : `${(blen / 1024).toFixed(1)} KiB`;
+      add(
+        `\`${wl.method} ${wl.path.length > 70 ? wl.path.slice(0, 70) + "…" : wl.path}\`${
+          wl.body !== undefined ? ` with a ${bsize} ${wl.contentType.split(";")[0]} body` : ""
+        }.`,
+        "",
+      );
     } else {
-      add(`\`bench/ws_load.mjs\`: ${cfg.wsConns} connections, ${cfg.wsInflight} message(s) in flight each, binary; ${cfg.wsWarmup} warm-up then ${cfg.wsDuration} measured; CPU read by the load generator from the server's /proc/<pid>/stat.`, "");
+      add(
+        `\`bench/ws_load.mjs\`: ${cfg.wsConns} connections, ${cfg.wsInflight} message(s) in flight each, binary; ${cfg.wsWarmup} warm-up then ${cfg.wsDuration} measured; CPU read by the load generator from the server's /proc/<pid>/stat.`,
+        "",
+      );
     }
     add(
       `![${t.label}](charts/${t.key}.svg)`,
@@ -138,7 +173,10 @@ export function renderReport(r) {
       }
       const m = sum(s, t.key);
       if (!m) {
-        const why = s.status || (chk && chk !== "ok" ? `ERROR: ${chk} (not timed)` : s.results[t.key]?.failed ?? "not measured");
+        const why = s.status ||
+          (chk && chk !== "ok"
+            ? `ERROR: ${chk} (not timed)`
+            : s.results[t.key]?.failed ?? "not measured");
         add(`| ${s.label} | ${why.replaceAll("|", "\\|")} | — | — | — | — | — | — | — | — | — |`);
         continue;
       }
@@ -148,19 +186,31 @@ export function renderReport(r) {
       const otherRev = rev ? sum(rev, t.key) : null;
       const vsSame = other ? m.rps / other.rps : otherRev ? m.rps / otherRev.rps : NaN;
       add(
-        `| ${s.label} | ${fmt.int(m.rps)} | ${fmt.ratio(refM ? m.rps / refM.rps : NaN)} | ${fmt.ratio(vsSame)} | ${fmt.us(m.userUs)} | ${fmt.us(m.sysUs)} | ${fmt.us(m.totalUs)} | ${fmt.ms(m.p50Ms)} | ${fmt.ms(m.p99Ms)} | ${m.errors} | ${fmt.mib(m.rssKb)} |`,
+        `| ${s.label} | ${fmt.int(m.rps)} | ${fmt.ratio(refM ? m.rps / refM.rps : NaN)} | ${
+          fmt.ratio(vsSame)
+        } | ${fmt.us(m.userUs)} | ${fmt.us(m.sysUs)} | ${fmt.us(m.totalUs)} | ${
+          fmt.ms(m.p50Ms)
+        } | ${fmt.ms(m.p99Ms)} | ${m.errors} | ${fmt.mib(m.rssKb)} |`,
       );
     }
     if (t.w === "hello") {
       for (const [name, rps, how] of SEEDS_HELLO) {
-        add(`| *reference, another machine: ${name} (seeds, Apple Silicon, ${how})* | *${fmt.int(rps)}* | — | — | — | — | — | — | — | — | — |`);
+        add(
+          `| *reference, another machine: ${name} (seeds, Apple Silicon, ${how})* | *${
+            fmt.int(rps)
+          }* | — | — | — | — | — | — | — | — | — |`,
+        );
       }
     }
     if (SPIKARD[t.w]) {
       const [rust, py] = SPIKARD[t.w];
       add(
-        `| *reference, another machine: Spikard, Rust handlers (seeds, Apple Silicon, oha -c50)* | *${fmt.int(rust)}* | — | — | — | — | — | — | — | — | — |`,
-        `| *reference, another machine: Spikard, Python handlers (seeds, Apple Silicon, oha -c50)* | *${fmt.int(py)}* | — | — | — | — | — | — | — | — | — |`,
+        `| *reference, another machine: Spikard, Rust handlers (seeds, Apple Silicon, oha -c50)* | *${
+          fmt.int(rust)
+        }* | — | — | — | — | — | — | — | — | — |`,
+        `| *reference, another machine: Spikard, Python handlers (seeds, Apple Silicon, oha -c50)* | *${
+          fmt.int(py)
+        }* | — | — | — | — | — | — | — | — | — |`,
       );
     }
     if (na.length) add("", `Not implemented (404): ${na.join(", ")}.`);
@@ -168,30 +218,41 @@ export function renderReport(r) {
 
   // The cost of each layer, from this run's medians.
   const pairs = [
-    ["wasmgoose-node", "native-addon-node", "WASM core + node:net sockets vs the same core natively (both on Node, same JavaScript handler)"],
-    ["wasmgoose-deno", "native-addon-deno", "WASM core + Deno sockets vs the same core natively (both on Deno, same JavaScript handler)"],
+    [
+      "wasmgoose-node",
+      "native-addon-node",
+      "WASM core + node:net sockets vs the same core natively (both on Node, same JavaScript handler)",
+    ],
+    [
+      "wasmgoose-deno",
+      "native-addon-deno",
+      "WASM core + Deno sockets vs the same core natively (both on Deno, same JavaScript handler)",
+    ],
     ["native-addon-node", "native-c", "Node-API + JavaScript handler vs the plain C server"],
     ["wasmgoose-deno", "native-c", "wasmgoose on Deno vs the plain C server"],
     ["cymongoose", "native-c", "Python bindings (cymongoose) vs the plain C server"],
     ["wasmgoose-deno", "cymongoose", "wasmgoose on Deno vs cymongoose"],
   ];
+  const present = pairs.filter(([a, b]) => byName(r, a) && byName(r, b));
   add(
     "",
     "## The cost of each layer",
     "",
-    "Side by side from this run: req/s of A ÷ req/s of B, and total server CPU µs per request of A ÷ of B (above 1: A spends more CPU per request).",
+    "Side by side from this run: for each pair A / B, req/s of A ÷ req/s of B, then total server CPU µs per request of A ÷ of B (above 1: A spends more CPU per request).",
     "",
-    `| A vs B | ${tables(r).map((t) => t.label).join(" | ")} |`,
-    `|---|${tables(r).map(() => "--:|").join("")}`,
+    ...present.map(([a, b, what], i) =>
+      `${i + 1}. ${byName(r, a).label} / ${byName(r, b).label}: ${what}`
+    ),
+    "",
+    `| Workload | ${present.map((_, i) => `${i + 1}. req/s; CPU`).join(" | ")} |`,
+    `|---|${present.map(() => "--:|").join("")}`,
   );
-  for (const [a, b, what] of pairs) {
-    const A = byName(r, a), B = byName(r, b);
-    if (!A || !B) continue;
-    const cells = tables(r).map((t) => {
-      const x = sum(A, t.key), y = sum(B, t.key);
-      return x && y ? `${fmt.ratio(x.rps / y.rps)} req/s; ${fmt.ratio(x.totalUs / y.totalUs)} CPU` : "—";
+  for (const t of tables(r)) {
+    const cells = present.map(([a, b]) => {
+      const x = sum(byName(r, a), t.key), y = sum(byName(r, b), t.key);
+      return x && y ? `${fmt.ratio(x.rps / y.rps)}; ${fmt.ratio(x.totalUs / y.totalUs)}` : "—";
     });
-    add(`| ${A.label} vs ${B.label} — ${what} | ${cells.join(" | ")} |`);
+    if (cells.some((c) => c !== "—")) add(`| ${t.label} | ${cells.join(" | ")} |`);
   }
 
   // Project targets
@@ -200,21 +261,42 @@ export function renderReport(r) {
     const chk = (label, a, b, target) => {
       const x = sum(byName(r, a), "hello"), y = sum(byName(r, b), "hello");
       const v = x && y ? x.rps / y.rps : NaN;
-      add(`- ${label}: ${fmt.ratio(v)} (target ≥ ${target}) — ${!Number.isFinite(v) ? "not measured" : v >= target ? "PASS" : "FAIL"}`);
+      add(
+        `- ${label}: ${fmt.ratio(v)} (target ≥ ${target}) — ${
+          !Number.isFinite(v) ? "not measured" : v >= target ? "PASS" : "FAIL"
+        }`,
+      );
     };
     chk("wasmgoose/Deno vs Deno.serve, hello", "wasmgoose-deno", "deno-serve", 0.85);
     chk("wasmgoose/Node vs node:http, hello", "wasmgoose-node", "node-http", 1.5);
   }
 
   // Every run
-  add("", "## Runs", "", "Every measured run (per second; total server CPU µs per request or message). Within a round the servers ran top to bottom.", "");
+  add(
+    "",
+    "## Runs",
+    "",
+    "Every measured run (per second; total server CPU µs per request or message). Within a round the servers ran top to bottom.",
+    "",
+  );
   for (const t of tables(r)) {
     const rows = r.servers.filter((s) => s.results[t.key]?.runs.length);
     if (!rows.length) continue;
-    add(`**${t.label}**`, "", `| Server | ${Array.from({ length: cfg.rounds }, (_, i) => `round ${i + 1}`).join(" | ")} |`, `|---|${"--:|".repeat(cfg.rounds)}`);
+    add(
+      `**${t.label}**`,
+      "",
+      `| Server | ${Array.from({ length: cfg.rounds }, (_, i) => `round ${i + 1}`).join(" | ")} |`,
+      `|---|${"--:|".repeat(cfg.rounds)}`,
+    );
     for (const s of rows) {
       const runs = s.results[t.key].runs;
-      add(`| ${s.label} | ${Array.from({ length: cfg.rounds }, (_, i) => (runs[i] ? `${fmt.int(runs[i].rps)}; ${fmt.us(runs[i].userUs + runs[i].sysUs)}` : "—")).join(" | ")} |`);
+      add(
+        `| ${s.label} | ${
+          Array.from({ length: cfg.rounds }, (_, i) => (runs[i]
+            ? `${fmt.int(runs[i].rps)}; ${fmt.us(runs[i].userUs + runs[i].sysUs)}`
+            : "—")).join(" | ")
+        } |`,
+      );
     }
     add("");
   }
@@ -224,18 +306,30 @@ export function renderReport(r) {
 // ---------------------------------------------------------------------------------
 // SVG charts
 
-const COLORS = { wasmgoose: "#e8710a", baseline: "#5f6368", competitor: "#4285f4", reference: "#c6cbd1" };
+const COLORS = {
+  wasmgoose: "#e8710a",
+  baseline: "#5f6368",
+  competitor: "#4285f4",
+  reference: "#c6cbd1",
+};
 const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /**
  * A horizontal bar chart. bars: [{ label, parts: [{ value, color }], text }];
  * the bar length is the sum of its parts.
  */
-export function barChart({ title, subtitle, bars, legend }) {
+export function barChart({ title, subtitle, bars, legend, clip }) {
   const W = 760, labelW = 270, textW = 130, rowH = 24, top = subtitle ? 56 : 40;
   const legendH = legend ? 22 : 0;
   const H = top + bars.length * rowH + 16 + legendH;
-  const max = Math.max(1e-9, ...bars.map((b) => b.parts.reduce((a, p) => a + p.value, 0)));
+  const totals = bars.map((b) => b.parts.reduce((a, p) => a + p.value, 0));
+  let max = Math.max(1e-9, ...totals);
+  // clip: bars beyond `clip` × the median are cut (marked with a zigzag) so that
+  // one outlier does not flatten every other bar.
+  if (clip && totals.length > 2) {
+    const med = totals.slice().sort((a, b) => a - b)[totals.length >> 1];
+    max = Math.min(max, clip * med);
+  }
   const plotW = W - labelW - textW - 20;
   const o = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12">`,
@@ -245,12 +339,30 @@ export function barChart({ title, subtitle, bars, legend }) {
   if (subtitle) o.push(`<text x="12" y="40" fill="#5f6368">${esc(subtitle)}</text>`);
   bars.forEach((b, i) => {
     const y = top + i * rowH;
-    o.push(`<text x="${labelW - 8}" y="${y + 16}" text-anchor="end" fill="#202124">${esc(b.label)}</text>`);
+    o.push(
+      `<text x="${labelW - 8}" y="${y + 16}" text-anchor="end" fill="#202124">${
+        esc(b.label)
+      }</text>`,
+    );
     let x = labelW;
     for (const p of b.parts) {
-      const w = (p.value / max) * plotW;
-      if (w > 0) o.push(`<rect x="${x.toFixed(1)}" y="${y + 4}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${p.color}" rx="2"/>`);
-      x += w;
+      const w = Math.min((p.value / max) * plotW, labelW + plotW - x);
+      if (w > 0) {
+        o.push(
+          `<rect x="${x.toFixed(1)}" y="${y + 4}" width="${w.toFixed(1)}" height="${
+            rowH - 8
+          }" fill="${p.color}" rx="2"/>`,
+        );
+      }
+      x += Math.max(0, w);
+    }
+    if (totals[i] > max) {
+      const cx = labelW + plotW - 14;
+      o.push(
+        `<path d="M${cx} ${y + 2} l4 10 l-4 10 M${cx + 5} ${
+          y + 2
+        } l4 10 l-4 10" stroke="#ffffff" stroke-width="2.5" fill="none"/>`,
+      );
     }
     o.push(`<text x="${(x + 6).toFixed(1)}" y="${y + 16}" fill="#202124">${esc(b.text)}</text>`);
   });
@@ -258,21 +370,29 @@ export function barChart({ title, subtitle, bars, legend }) {
     let x = labelW;
     const y = top + bars.length * rowH + 10;
     for (const [name, color] of legend) {
-      o.push(`<rect x="${x}" y="${y}" width="12" height="12" fill="${color}"/>`, `<text x="${x + 16}" y="${y + 10}" fill="#5f6368">${esc(name)}</text>`);
-      x += 24 + name.length * 7;
+      o.push(
+        `<rect x="${x}" y="${y}" width="12" height="12" fill="${color}"/>`,
+        `<text x="${x + 16}" y="${y + 10}" fill="#5f6368">${esc(name)}</text>`,
+      );
+      x += 34 + name.length * 7.2;
     }
   }
   o.push("</svg>");
   return o.join("\n") + "\n";
 }
 
-const KIND_LEGEND = [["wasmgoose", COLORS.wasmgoose], ["native baselines", COLORS.baseline], ["competitors", COLORS.competitor], ["seeds (another machine)", COLORS.reference]];
+const KIND_LEGEND = [["wasmgoose", COLORS.wasmgoose], ["native baselines", COLORS.baseline], [
+  "competitors",
+  COLORS.competitor,
+], ["seeds (another machine)", COLORS.reference]];
 
 export function renderCharts(r) {
   const charts = {};
   const when = `${r.info.nproc} × ${r.info.cpu}, ${r.startedAt.toISOString().slice(0, 10)}`;
   for (const t of tables(r)) {
-    const rows = r.servers.map((s) => [s, sum(s, t.key)]).filter(([, m]) => m).sort((a, b) => b[1].rps - a[1].rps);
+    const rows = r.servers.map((s) => [s, sum(s, t.key)]).filter(([, m]) => m).sort((a, b) =>
+      b[1].rps - a[1].rps
+    );
     const bars = rows.map(([s, m]) => ({
       label: s.label,
       parts: [{ value: m.rps, color: COLORS[s.role] }],
@@ -280,34 +400,48 @@ export function renderCharts(r) {
     }));
     if (t.w === "hello") {
       for (const [name, rps] of SEEDS_HELLO.slice(0, 1)) {
-        bars.push({ label: `${name} (seeds, Apple Silicon)`, parts: [{ value: rps, color: COLORS.reference }], text: `${fmt.int(rps)}/s` });
+        bars.push({
+          label: `${name} (seeds, Apple Silicon)`,
+          parts: [{ value: rps, color: COLORS.reference }],
+          text: `${fmt.int(rps)}/s`,
+        });
       }
     }
     charts[`${t.key}.svg`] = barChart({
-      title: `${t.label}: ${t.unit === "req" ? "requests" : "messages"} per second (higher is better)`,
+      title: `${t.label}: ${
+        t.unit === "req" ? "requests" : "messages"
+      } per second (higher is better)`,
       subtitle: `median of ${r.cfg.rounds}, ${r.cfg.tool} -c${r.cfg.conns}; ${when}`,
       bars,
       legend: KIND_LEGEND,
     });
     const cpuRows = rows.slice().sort((a, b) => a[1].totalUs - b[1].totalUs);
     charts[`${t.key}-cpu.svg`] = barChart({
-      title: `${t.label}: server CPU µs per ${t.unit === "req" ? "request" : "message"} (lower is better)`,
+      title: `${t.label}: server CPU µs per ${
+        t.unit === "req" ? "request" : "message"
+      } (lower is better)`,
       subtitle: `user (dark) + system (light), median of ${r.cfg.rounds}; ${when}`,
       bars: cpuRows.map(([s, m]) => ({
         label: s.label,
         parts: [{ value: m.userUs, color: COLORS[s.role] }, { value: m.sysUs, color: "#dadce0" }],
         text: `${fmt.us(m.userUs)} + ${fmt.us(m.sysUs)} µs`,
       })),
+      clip: 4,
     });
   }
   const idle = r.servers.filter((s) => s.idle?.rssKb).sort((a, b) => a.idle.rssKb - b.idle.rssKb);
   if (idle.length) {
     charts["idle-rss.svg"] = barChart({
-      title: `RSS with ${r.cfg.idleConns.toLocaleString("en-US")} idle keep-alive connections (lower is better)`,
+      title: `RSS with ${
+        r.cfg.idleConns.toLocaleString("en-US")
+      } idle keep-alive connections (lower is better)`,
       subtitle: `at rest (dark) + added by the connections (light); ${when}`,
       bars: idle.map((s) => ({
         label: s.label,
-        parts: [{ value: s.restRssKb / 1024, color: COLORS[s.role] }, { value: Math.max(0, s.idle.rssKb - s.restRssKb) / 1024, color: "#dadce0" }],
+        parts: [{ value: s.restRssKb / 1024, color: COLORS[s.role] }, {
+          value: Math.max(0, s.idle.rssKb - s.restRssKb) / 1024,
+          color: "#dadce0",
+        }],
         text: fmt.mib(s.idle.rssKb),
       })),
     });

@@ -83,15 +83,34 @@ const WORKLOADS = (() => {
 
 function titleOf(name) {
   const [g, v] = name.split("-");
-  const G = { json: "JSON", path: "Path", query: "Query", form: "URL-encoded form", multipart: "Multipart" };
+  const G = {
+    json: "JSON",
+    path: "Path",
+    query: "Query",
+    form: "URL-encoded form",
+    multipart: "Multipart",
+  };
   return `${G[g] ?? g} ${v}`;
 }
 
 const PRESETS = {
-  // make bench: ≤ 5 minutes on 2 cores with every server available
-  quick: ["hello", "json-small", "path-deep", "query-many", "ws"],
+  // make bench: about 5 minutes on 2 cores (9 servers; 3 rounds of 2 s)
+  quick: ["hello", "json-small", "ws"],
   full: Object.keys(WORKLOADS),
 };
+// The servers of the quick preset (unless ONLY is given): wasmgoose on each runtime,
+// the native baselines, cymongoose and each runtime's idiomatic server.
+const QUICK_SERVERS = [
+  "wasmgoose-deno",
+  "wasmgoose-node",
+  "wasmgoose-bun",
+  "native-addon-node",
+  "native-c",
+  "cymongoose",
+  "deno-serve",
+  "node-http",
+  "bun-serve",
+];
 
 // ---------------------------------------------------------------------------------
 // Configuration
@@ -108,7 +127,9 @@ function readConfig(argv, env) {
     if (!Number.isInteger(v) || v < min) throw new Error(`${key} must be an integer ≥ ${min}`);
     return v;
   };
-  const list = (key) => (opts[key] ? opts[key].split(",").map((x) => x.trim()).filter(Boolean) : null);
+  const list = (
+    key,
+  ) => (opts[key] ? opts[key].split(",").map((x) => x.trim()).filter(Boolean) : null);
   const quick = (opts.WORKLOADS || "quick") === "quick";
   let workloads = [];
   for (const w of list("WORKLOADS") ?? ["quick"]) {
@@ -118,7 +139,9 @@ function readConfig(argv, env) {
       workloads.push(...Object.values(WORKLOADS).filter((x) => x.group === w).map((x) => x.name));
     } else {
       throw new Error(
-        `unknown workload "${w}" (known: quick, full, ${Object.keys(WORKLOADS).join(", ")} or a group)`,
+        `unknown workload "${w}" (known: quick, full, ${
+          Object.keys(WORKLOADS).join(", ")
+        } or a group)`,
       );
     }
   }
@@ -126,32 +149,44 @@ function readConfig(argv, env) {
   const names = SERVERS.map((s) => s.name);
   for (const k of ["ONLY", "SKIP"]) {
     const bad = (list(k) ?? []).filter((n) => !names.includes(n));
-    if (bad.length) throw new Error(`unknown server(s) in ${k}: ${bad.join(", ")} (known: ${names.join(", ")})`);
+    if (bad.length) {
+      throw new Error(`unknown server(s) in ${k}: ${bad.join(", ")} (known: ${names.join(", ")})`);
+    }
   }
-  return {
+  const cfg = {
     workloads,
     preset: (list("WORKLOADS") ?? ["quick"]).join(","),
     rounds: int("ROUNDS", 3),
-    duration: opts.DURATION || (quick ? "2s" : "5s"),
-    warmup: opts.WARMUP || (quick ? "1s" : "2s"),
+    duration: opts.DURATION || (quick ? "2s" : "3s"),
+    warmup: opts.WARMUP || "1s",
+    // quick: warm up in the first round only (later rounds find the server warm)
+    warmupRounds: (opts.WARMUP_ROUNDS || (quick ? "first" : "all")) === "first" ? 1 : Infinity,
     conns: int("CONNS", 100),
     threads: int("THREADS", 1),
     portBase: int("PORT_BASE", 18101),
-    only: list("ONLY"),
+    only: list("ONLY") ?? (quick ? QUICK_SERVERS : null),
     skip: list("SKIP") ?? [],
     out: path.resolve(opts.OUT || path.join(BENCH_DIR, "RESULTS.md")),
     charts: path.resolve(opts.CHARTS || path.join(BENCH_DIR, "charts")),
     tool: opts.TOOL || "wrk",
     idleConns: int("IDLE_CONNS", 10000, 0),
     wsDuration: opts.WS_DURATION || (quick ? "2s" : "3s"),
-    wsWarmup: opts.WS_WARMUP || "1s",
+    wsWarmup: opts.WS_WARMUP || (quick ? "500ms" : "1s"),
     wsConns: int("WS_CONNS", 50),
     wsInflight: int("WS_INFLIGHT", 1),
     wsSizes: (list("WS_SIZES") ?? (quick ? ["64"] : ["64", "16384"])).map(Number),
     checkOnly: opts.CHECK_ONLY === "1",
   };
+  if (cfg.tool === "wrk") {
+    for (const k of ["duration", "warmup"]) {
+      const v = toSeconds(cfg[k]);
+      if (!Number.isInteger(v) || v < 1) {
+        throw new Error(`wrk takes whole seconds: ${k.toUpperCase()}=${cfg[k]}`);
+      }
+    }
+  }
+  return cfg;
 }
-
 /** "5s", "500ms", "1m" or a bare number of seconds → seconds. */
 function toSeconds(t) {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(String(t).trim());
@@ -172,16 +207,35 @@ const TOOLS = {
   wrk: {
     bin: "wrk",
     args: ({ url, duration, conns, threads, script }) => [
-      "-t", String(threads), "-c", String(conns), "-d", duration, "--latency",
-      ...(script ? ["-s", script] : []), url,
+      "-t",
+      String(threads),
+      "-c",
+      String(conns),
+      "-d",
+      duration,
+      "--latency",
+      ...(script ? ["-s", script] : []),
+      url,
     ],
     parse: parseWrk,
   },
   bombardier: {
-    bin: existsSync(path.join(ROOT, "build/bin/bombardier")) ? path.join(ROOT, "build/bin/bombardier") : "bombardier",
+    bin: existsSync(path.join(ROOT, "build/bin/bombardier"))
+      ? path.join(ROOT, "build/bin/bombardier")
+      : "bombardier",
     args: ({ url, duration, conns, w }) => [
-      "-c", String(conns), "-d", duration, "-l", "-p", "r", "-o", "json",
-      ...(w.method !== "GET" ? ["-m", w.method, "-f", w.bodyFile, "-H", `Content-Type: ${w.contentType}`] : []),
+      "-c",
+      String(conns),
+      "-d",
+      duration,
+      "-l",
+      "-p",
+      "r",
+      "-o",
+      "json",
+      ...(w.method !== "GET"
+        ? ["-m", w.method, "-f", w.bodyFile, "-H", `Content-Type: ${w.contentType}`]
+        : []),
       url,
     ],
     parse: parseBombardier,
@@ -207,6 +261,11 @@ function parseWrk(out) {
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const socketErrors = sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
   const non2xx = num(/Non-2xx or 3xx responses: (\d+)/);
+  if (/ 0 requests in /.test(out)) {
+    throw new Error(
+      "no request completed during the run (the server is too slow for wrk's 2 s timeout, or stalled)",
+    );
+  }
   if (!requests || !rps) throw new Error(`could not parse wrk output:\n${out}`);
   return { requests, rps, p50Ms: pct(50), p99Ms: pct(99), errors: socketErrors + non2xx };
 }
@@ -357,18 +416,29 @@ function portIsFree(port) {
 }
 
 function prepareServers(cfg) {
-  const list = SERVERS.filter((s) => (!cfg.only || cfg.only.includes(s.name)) && !cfg.skip.includes(s.name));
+  const list = SERVERS.filter((s) =>
+    (!cfg.only || cfg.only.includes(s.name)) && !cfg.skip.includes(s.name)
+  );
   const wanted = new Set(cfg.workloads);
   const servers = [];
   list.forEach((def, i) => {
-    const s = { ...def, port: cfg.portBase + SERVERS.indexOf(def), status: "", notes: [], results: {}, checks: {} };
+    const s = {
+      ...def,
+      port: cfg.portBase + SERVERS.indexOf(def),
+      status: "",
+      notes: [],
+      results: {},
+      checks: {},
+    };
     s.url = `http://127.0.0.1:${s.port}`;
     s.takes = (w) => !s.only || s.only.includes(w);
     if (![...wanted].some((w) => s.takes(w)) && !(wanted.size && s.takes("idle"))) return;
     const argv = s.cmd(s.port, CTX);
     const missing = (s.needs ?? []).find((f) => !existsSync(path.join(ROOT, f)));
     if (missing) s.status = `skipped: ${missing} not found`;
-    else if (argv[0].includes("/") && !existsSync(argv[0])) s.status = `skipped: ${path.relative(ROOT, argv[0])} not found`;
+    else if (argv[0].includes("/") && !existsSync(argv[0])) {
+      s.status = `skipped: ${path.relative(ROOT, argv[0])} not found`;
+    }
     servers.push(s);
     void i;
   });
@@ -387,12 +457,21 @@ async function startServer(s) {
   if (s.name === "nginx") {
     const dir = path.dirname(CTX.nginxConf(s.port));
     mkdirSync(dir, { recursive: true });
-    writeFileSync(CTX.nginxConf(s.port), nginxConfig(s.port, STATIC_DIR, dir, process.getuid?.() === 0));
+    writeFileSync(
+      CTX.nginxConf(s.port),
+      nginxConfig(s.port, STATIC_DIR, dir, process.getuid?.() === 0),
+    );
   }
   // Through a shell only to raise the descriptor limit; `exec` keeps the PID.
   const argv = s.cmd(s.port, CTX);
   const t0 = performance.now();
-  s.child = spawnTracked(["/bin/sh", "-c", 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', "sh", ...argv], {
+  s.child = spawnTracked([
+    "/bin/sh",
+    "-c",
+    'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"',
+    "sh",
+    ...argv,
+  ], {
     env: s.env ?? {},
   });
   let exit;
@@ -416,7 +495,9 @@ async function startServer(s) {
     }
     await sleep(5);
   }
-  const why = exit !== undefined ? `exited (${exit}) before answering` : `no answer within ${START_TIMEOUT_MS / 1000}s (last: ${last})`;
+  const why = exit !== undefined
+    ? `exited (${exit}) before answering`
+    : `no answer within ${START_TIMEOUT_MS / 1000}s (last: ${last})`;
   throw new Error(`${why}\n--- ${s.name} output ---\n${s.child.output.trim() || "(none)"}\n---`);
 }
 
@@ -447,7 +528,9 @@ async function check(s, w) {
   if (res.status !== 200) return `status ${res.status}: ${text(body).slice(0, 80)}`;
   if (w.group === "static") {
     const want = readFileSync(path.join(STATIC_DIR, w.path));
-    return Buffer.from(body).equals(want) ? "ok" : `wrong file content (${body.length} bytes, want ${want.length})`;
+    return Buffer.from(body).equals(want)
+      ? "ok"
+      : `wrong file content (${body.length} bytes, want ${want.length})`;
   }
   let got;
   try {
@@ -456,7 +539,11 @@ async function check(s, w) {
     return `not JSON: ${JSON.stringify(text(body).slice(0, 80))}`;
   }
   const want = w.name === "hello" ? JSON.parse(HELLO_BODY) : expected(w.name);
-  return isDeepStrictEqual(got, want) ? "ok" : `wrong answer ${JSON.stringify(got).slice(0, 120)} (want ${JSON.stringify(want).slice(0, 120)})`;
+  return isDeepStrictEqual(got, want)
+    ? "ok"
+    : `wrong answer ${JSON.stringify(got).slice(0, 120)} (want ${
+      JSON.stringify(want).slice(0, 120)
+    })`;
 }
 
 const text = (u8) => new TextDecoder().decode(u8);
@@ -494,10 +581,20 @@ function wsProbe(s) {
         if (!/^HTTP\/1\.1 101 /.test(status)) return done(`GET /ws answered "${status}"`);
         upgraded = true;
         buf = buf.subarray(end + 4);
-        sock.write(Buffer.concat([Buffer.from([0x82, 0x80 | ping.length]), mask, ping.map((b, i) => b ^ mask[i & 3])]));
+        sock.write(
+          Buffer.concat([
+            Buffer.from([0x82, 0x80 | ping.length]),
+            mask,
+            ping.map((b, i) => b ^ mask[i & 3]),
+          ]),
+        );
       }
       if (buf.length < 2 + ping.length) return;
-      done(buf[0] === 0x82 && buf[1] === ping.length && buf.subarray(2, 6).equals(ping) ? "ok" : `bad echo frame ${buf.subarray(0, 16).toString("hex")}`);
+      done(
+        buf[0] === 0x82 && buf[1] === ping.length && buf.subarray(2, 6).equals(ping)
+          ? "ok"
+          : `bad echo frame ${buf.subarray(0, 16).toString("hex")}`,
+      );
     });
   });
 }
@@ -523,7 +620,9 @@ function prepareFiles(cfg) {
         w.script = path.join(TMP, `${w.name}.lua`);
         writeFileSync(
           w.script,
-          `-- generated by bench/run.mjs\nlocal f = assert(io.open(${JSON.stringify(w.bodyFile)}, "rb"))\n` +
+          `-- generated by bench/run.mjs\nlocal f = assert(io.open(${
+            JSON.stringify(w.bodyFile)
+          }, "rb"))\n` +
             `wrk.method = ${JSON.stringify(w.method)}\nwrk.body = f:read("*a")\nf:close()\n` +
             `wrk.headers["Content-Type"] = ${JSON.stringify(w.contentType)}\n`,
         );
@@ -534,7 +633,17 @@ function prepareFiles(cfg) {
 
 async function httpRun(cfg, s, w, duration, measure) {
   const tool = TOOLS[cfg.tool];
-  const argv = [tool.bin, ...tool.args({ url: `${s.url}${w.path}`, duration, conns: cfg.conns, threads: cfg.threads, script: w.script, w })];
+  const argv = [
+    tool.bin,
+    ...tool.args({
+      url: `${s.url}${w.path}`,
+      duration,
+      conns: cfg.conns,
+      threads: cfg.threads,
+      script: w.script,
+      w,
+    }),
+  ];
   if (!alive(s)) throw new Error("server exited");
   const pids = measure ? treePids(s.pid) : null;
   const before = measure ? treeCpu(pids) : null;
@@ -555,9 +664,15 @@ async function httpRun(cfg, s, w, duration, measure) {
 
 async function wsRun(cfg, s, size) {
   const argv = [
-    CTX.NODE, path.join(BENCH_DIR, "ws_load.mjs"), `ws://127.0.0.1:${s.port}/ws`,
-    `--conns=${cfg.wsConns}`, `--inflight=${cfg.wsInflight}`, `--size=${size}`,
-    `--warmup=${toSeconds(cfg.wsWarmup)}`, `--duration=${toSeconds(cfg.wsDuration)}`, `--pid=${s.pid}`,
+    CTX.NODE,
+    path.join(BENCH_DIR, "ws_load.mjs"),
+    `ws://127.0.0.1:${s.port}/ws`,
+    `--conns=${cfg.wsConns}`,
+    `--inflight=${cfg.wsInflight}`,
+    `--size=${size}`,
+    `--warmup=${toSeconds(cfg.wsWarmup)}`,
+    `--duration=${toSeconds(cfg.wsDuration)}`,
+    `--pid=${s.pid}`,
   ];
   if (!alive(s)) throw new Error("server exited");
   const stopRss = rssSampler(s.pids);
@@ -589,8 +704,14 @@ async function wsRun(cfg, s, size) {
 /** RSS of a server with cfg.idleConns idle keep-alive connections. */
 async function idleRun(cfg, s) {
   const client = spawnTracked([
-    "/bin/sh", "-c", 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', "sh",
-    CTX.NODE, path.join(BENCH_DIR, "idle_load.mjs"), String(s.port), `--conns=${cfg.idleConns}`,
+    "/bin/sh",
+    "-c",
+    'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"',
+    "sh",
+    CTX.NODE,
+    path.join(BENCH_DIR, "idle_load.mjs"),
+    String(s.port),
+    `--conns=${cfg.idleConns}`,
   ]);
   const deadline = Date.now() + 120_000;
   let line = null;
@@ -665,7 +786,9 @@ const progress = {
   prefix() {
     const left = Math.max(0, this.secsTotal - this.secsDone);
     const pct = this.secsTotal ? Math.floor((100 * this.secsDone) / this.secsTotal) : 100;
-    return `[${String(this.done).padStart(3)}/${this.total} ${String(pct).padStart(3)}% ~${Math.ceil(left / 60)} min left]`;
+    return `[${String(this.done).padStart(3)}/${this.total} ${String(pct).padStart(3)}% ~${
+      Math.ceil(left / 60)
+    } min left]`;
   },
 };
 
@@ -674,7 +797,8 @@ const progress = {
 
 function sh(cmd, args) {
   try {
-    return execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"], timeout: 10_000 }).toString().trim();
+    return execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"], timeout: 10_000 })
+      .toString().trim();
   } catch (err) {
     return String(err.stdout ?? "").trim() || String(err.stderr ?? "").trim() || "(unavailable)";
   }
@@ -699,25 +823,39 @@ function machineInfo(cfg) {
       Bun: existsSync(CTX.BUN) ? sh(CTX.BUN, ["--version"]) : "(not installed)",
       Python: existsSync(CTX.PY) ? sh(CTX.PY, ["--version"]) : "(no build/venv)",
       "Python packages": existsSync(CTX.PY)
-        ? sh(CTX.PY, ["-c", "import importlib.metadata as m\nprint(', '.join(f'{p} {m.version(p)}' for p in ['cymongoose','aiohttp','fastapi','uvicorn','flask','werkzeug']))"])
+        ? sh(CTX.PY, [
+          "-c",
+          "import importlib.metadata as m\nprint(', '.join(f'{p} {m.version(p)}' for p in ['cymongoose','aiohttp','fastapi','uvicorn','flask','werkzeug']))",
+        ])
         : "(no build/venv)",
-      nginx: sh("/usr/sbin/nginx", ["-v"]),
-      [cfg.tool]: cfg.tool === "wrk" ? sh("wrk", ["-v"]).split("\n")[0] : sh(TOOLS.bombardier.bin, ["--version"]).split("\n")[0],
+      nginx: sh("/bin/sh", ["-c", "/usr/sbin/nginx -v 2>&1"]),
+      [cfg.tool]: cfg.tool === "wrk"
+        ? sh("wrk", ["-v"]).split("\n")[0]
+        : sh(TOOLS.bombardier.bin, ["--version"]).split("\n")[0],
       gcc: sh("gcc", ["--version"]).split("\n")[0],
     },
     wasmSize: wasmBytes ? wasmBytes.length : NaN,
     wasmGzip: wasmBytes ? gzipSync(wasmBytes, { level: 9 }).length : NaN,
     addonSize: existsSync(addon) ? statSync(addon).size : NaN,
-    nativeSize: existsSync(path.join(ROOT, "bench/native/hello")) ? statSync(path.join(ROOT, "bench/native/hello")).size : NaN,
+    nativeSize: existsSync(path.join(ROOT, "bench/native/hello"))
+      ? statSync(path.join(ROOT, "bench/native/hello")).size
+      : NaN,
   };
 }
 
 async function main() {
   const cfg = readConfig(process.argv.slice(2), process.env);
   const tool = TOOLS[cfg.tool];
-  if (!tool) throw new Error(`TOOL=${cfg.tool} is not supported (available: ${Object.keys(TOOLS).join(", ")})`);
+  if (!tool) {
+    throw new Error(
+      `TOOL=${cfg.tool} is not supported (available: ${Object.keys(TOOLS).join(", ")})`,
+    );
+  }
   const httpWanted = cfg.workloads.some((w) => WORKLOADS[w].kind === "http");
-  if (httpWanted && !cfg.checkOnly && sh("which", [tool.bin]) === "(unavailable)" && !existsSync(tool.bin)) {
+  if (
+    httpWanted && !cfg.checkOnly && sh("which", [tool.bin]) === "(unavailable)" &&
+    !existsSync(tool.bin)
+  ) {
     throw new Error(`${tool.bin} not found (TOOL=${cfg.tool}; make setup-bench installs it)`);
   }
   mkdirSync(TMP, { recursive: true });
@@ -735,7 +873,11 @@ async function main() {
     }
     try {
       await startServer(s);
-      console.log(`  ${s.name.padEnd(18)} pid ${s.pid} on :${s.port}, first answer after ${Math.round(s.startupMs)} ms, RSS ${(s.restRssKb / 1024).toFixed(1)} MiB`);
+      console.log(
+        `  ${s.name.padEnd(18)} pid ${s.pid} on :${s.port}, first answer after ${
+          Math.round(s.startupMs)
+        } ms, RSS ${(s.restRssKb / 1024).toFixed(1)} MiB`,
+      );
     } catch (err) {
       if (aborting) return;
       s.status = `failed to start: ${err.message.split("\n")[0]}`;
@@ -751,41 +893,71 @@ async function main() {
     for (const s of live()) {
       if (!s.takes(w)) continue;
       s.checks[w] = await check(s, WORKLOADS[w]);
-      if (s.checks[w] !== "ok" && s.checks[w] !== "n/a") console.log(`  ${s.name.padEnd(18)} ${w}: ERROR ${s.checks[w]}`);
+      if (s.checks[w] !== "ok" && s.checks[w] !== "n/a") {
+        console.log(`  ${s.name.padEnd(18)} ${w}: ERROR ${s.checks[w]}`);
+      }
     }
   }
-  const bad = live().flatMap((s) => Object.entries(s.checks).filter(([, v]) => v !== "ok" && v !== "n/a").map(([w]) => `${s.name}/${w}`));
-  console.log(bad.length ? `  wrong answers (not timed): ${bad.join(", ")}` : "  every implemented workload answers correctly");
+  const bad = live().flatMap((s) =>
+    Object.entries(s.checks).filter(([, v]) => v !== "ok" && v !== "n/a").map(([w]) =>
+      `${s.name}/${w}`
+    )
+  );
+  console.log(
+    bad.length
+      ? `  wrong answers (not timed): ${bad.join(", ")}`
+      : "  every implemented workload answers correctly",
+  );
   if (cfg.checkOnly) {
     for (const s of servers) {
       const ok = Object.entries(s.checks).filter(([, v]) => v === "ok").map(([w]) => w);
       const na = Object.entries(s.checks).filter(([, v]) => v === "n/a").map(([w]) => w);
-      console.log(`  ${s.name.padEnd(18)} ${s.status || `ok: ${ok.join(" ") || "—"}${na.length ? `; n/a: ${na.join(" ")}` : ""}`}`);
+      console.log(
+        `  ${s.name.padEnd(18)} ${
+          s.status || `ok: ${ok.join(" ") || "—"}${na.length ? `; n/a: ${na.join(" ")}` : ""}`
+        }`,
+      );
     }
     process.exitCode = bad.length || servers.some((s) => s.status.startsWith("failed")) ? 1 : 0;
     return;
   }
 
   // Plan and estimate.
-  const runSecs = toSeconds(cfg.warmup) + toSeconds(cfg.duration) + SETTLE_MS / 1000 + 0.1;
+  const runSecs = toSeconds(cfg.duration) + SETTLE_MS / 1000 + 0.1;
+  const warmSecs = toSeconds(cfg.warmup) + 0.05;
+  const planSecs = (p) => (p.size ? wsSecs : runSecs + (p.r <= cfg.warmupRounds ? warmSecs : 0));
   const wsSecs = toSeconds(cfg.wsWarmup) + toSeconds(cfg.wsDuration) + 0.8;
   const plan = [];
   for (const w of cfg.workloads) {
     const who = live().filter((s) => s.checks[w] === "ok");
     const sizes = WORKLOADS[w].kind === "ws" ? cfg.wsSizes : [null];
-    for (let r = 1; r <= cfg.rounds; r++) for (const size of sizes) for (const s of who) plan.push({ w, r, s, size });
+    for (let r = 1; r <= cfg.rounds; r++) {
+      for (const size of sizes) for (const s of who) plan.push({ w, r, s, size });
+    }
   }
-  const idleWho = cfg.idleConns > 0 ? live().filter((s) => s.takes("idle") && s.checks.hello === "ok") : [];
+  const idleWho = cfg.idleConns > 0
+    ? live().filter((s) => s.takes("idle") && s.checks.hello === "ok")
+    : [];
   progress.total = plan.length + idleWho.length;
-  progress.secsTotal = plan.reduce((a, p) => a + (p.size ? wsSecs : runSecs), 0) + idleWho.length * 8;
-  console.log(`${progress.total} runs, estimated ${Math.ceil(progress.secsTotal / 60)} min (${cfg.tool} -t${cfg.threads} -c${cfg.conns}, warm-up ${cfg.warmup}, measure ${cfg.duration}, ${cfg.rounds} round(s))`);
+  progress.secsTotal = plan.reduce((a, p) => a + planSecs(p), 0) + idleWho.length * 10;
+  console.log(
+    `${progress.total} runs, estimated ${
+      Math.ceil(progress.secsTotal / 60)
+    } min (${cfg.tool} -t${cfg.threads} -c${cfg.conns}, warm-up ${cfg.warmup}, measure ${cfg.duration}, ${cfg.rounds} round(s))`,
+  );
 
   // Footprint: idle connections first, before any load has grown the heaps.
   for (const s of idleWho) {
-    progress.start(`idle: ${s.name} with ${cfg.idleConns} connections`, 8);
+    progress.start(`idle: ${s.name} with ${cfg.idleConns} connections`, 10);
     try {
       s.idle = await idleRun(cfg, s);
-      progress.end(`idle       ${s.name.padEnd(18)} ${s.idle.answered}/${cfg.idleConns} answered, RSS ${(s.idle.rssKb / 1024).toFixed(1)} MiB (at rest ${(s.restRssKb / 1024).toFixed(1)})${s.idle.errors ? `, ${s.idle.errors} failed (${s.idle.firstError})` : ""}`);
+      progress.end(
+        `idle       ${s.name.padEnd(18)} ${s.idle.answered}/${cfg.idleConns} answered, RSS ${
+          (s.idle.rssKb / 1024).toFixed(1)
+        } MiB (at rest ${(s.restRssKb / 1024).toFixed(1)})${
+          s.idle.errors ? `, ${s.idle.errors} failed (${s.idle.firstError})` : ""
+        }`,
+      );
     } catch (err) {
       if (aborting) return;
       s.idle = { error: err.message.split("\n")[0] };
@@ -796,27 +968,35 @@ async function main() {
   for (const p of plan) {
     const { w, r, s, size } = p;
     if (!alive(s) || s.results[w]?.failed) {
-      progress.secsDone += size ? wsSecs : runSecs;
+      progress.secsDone += planSecs(p);
       progress.done++;
       continue;
     }
     const key = size ? `${w}-${size}` : w;
     const res = (s.results[key] ??= { runs: [] });
     const label = `${key.padEnd(16)} ${s.name.padEnd(18)} round ${r}/${cfg.rounds}`;
-    progress.start(label, size ? wsSecs : runSecs);
+    progress.start(label, planSecs(p));
     try {
       let m;
       if (size) m = await wsRun(cfg, s, size);
       else {
-        await httpRun(cfg, s, WORKLOADS[w], cfg.warmup, false);
+        if (r <= cfg.warmupRounds) await httpRun(cfg, s, WORKLOADS[w], cfg.warmup, false);
         m = await httpRun(cfg, s, WORKLOADS[w], cfg.duration, true);
       }
       res.runs.push(m);
-      progress.end(`${label} ${fmt.int(m.rps).padStart(9)}/s  cpu ${fmt.us(m.userUs + m.sysUs)} µs (user ${fmt.us(m.userUs)}, sys ${fmt.us(m.sysUs)})  p99 ${fmt.ms(m.p99Ms)}  errors ${m.errors}`);
+      progress.end(
+        `${label} ${fmt.int(m.rps).padStart(9)}/s  cpu ${fmt.us(m.userUs + m.sysUs)} µs (user ${
+          fmt.us(m.userUs)
+        }, sys ${fmt.us(m.sysUs)})  p99 ${fmt.ms(m.p99Ms)}  errors ${m.errors}`,
+      );
     } catch (err) {
       if (aborting) return;
       res.failed = `failed in round ${r}: ${err.message.split("\n")[0]}`;
-      progress.end(`${label} FAILED: ${err.message}\n--- ${s.name} output ---\n${s.child.output.trim().slice(-2000) || "(none)"}\n---`);
+      progress.end(
+        `${label} FAILED: ${err.message}\n--- ${s.name} output ---\n${
+          s.child.output.trim().slice(-2000) || "(none)"
+        }\n---`,
+      );
       if (!alive(s)) s.status = `died during ${key}, round ${r}`;
     }
   }
@@ -825,17 +1005,42 @@ async function main() {
       if (!res.failed && res.runs.length === cfg.rounds) res.summary = summarize(res.runs);
     }
   }
-  for (const s of servers) s.peakRssKb = alive(s) ? Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${s.pid}/status`, "utf8"))?.[1]) : NaN;
+  for (const s of servers) {
+    const seen = [
+      s.restRssKb,
+      s.idle?.rssKb,
+      ...Object.values(s.results).flatMap((x) => x.runs.map((m) => m.rssKb)),
+    ];
+    s.peakRssKb = Math.max(...seen.filter(Number.isFinite));
+  }
 
-  const report = { cfg, info, servers, workloads: WORKLOADS, startedAt, finishedAt: new Date(), clkTck: CLK_TCK };
+  const report = {
+    cfg,
+    info,
+    servers,
+    workloads: WORKLOADS,
+    startedAt,
+    finishedAt: new Date(),
+    clkTck: CLK_TCK,
+  };
   writeFileSync(cfg.out, renderReport(report));
+  // `make lint` checks Markdown formatting: write it the way deno fmt wants it.
+  if (existsSync(CTX.DENO)) sh(CTX.DENO, ["fmt", "--quiet", cfg.out]);
   const charts = renderCharts(report);
   mkdirSync(cfg.charts, { recursive: true });
   for (const [name, svg] of Object.entries(charts)) writeFileSync(path.join(cfg.charts, name), svg);
-  console.log(`\nwrote ${path.relative(ROOT, cfg.out)} and ${Object.keys(charts).length} chart(s) in ${path.relative(ROOT, cfg.charts)}/ (${Math.round((Date.now() - startedAt) / 1000)} s)`);
-  const failed = servers.filter((s) => s.status.startsWith("failed") || s.status.startsWith("died"));
+  console.log(
+    `\nwrote ${path.relative(ROOT, cfg.out)} and ${Object.keys(charts).length} chart(s) in ${
+      path.relative(ROOT, cfg.charts)
+    }/ (${Math.round((Date.now() - startedAt) / 1000)} s)`,
+  );
+  const failed = servers.filter((s) =>
+    s.status.startsWith("failed") || s.status.startsWith("died")
+  );
   if (failed.length || bad.length) {
-    console.error(`bench: problems: ${[...failed.map((s) => `${s.name} (${s.status})`), ...bad].join(", ")}`);
+    console.error(
+      `bench: problems: ${[...failed.map((s) => `${s.name} (${s.status})`), ...bad].join(", ")}`,
+    );
     process.exitCode = 1;
   }
 }
