@@ -908,20 +908,6 @@ async function main() {
       ? `  wrong answers (not timed): ${bad.join(", ")}`
       : "  every implemented workload answers correctly",
   );
-  if (cfg.checkOnly) {
-    for (const s of servers) {
-      const ok = Object.entries(s.checks).filter(([, v]) => v === "ok").map(([w]) => w);
-      const na = Object.entries(s.checks).filter(([, v]) => v === "n/a").map(([w]) => w);
-      console.log(
-        `  ${s.name.padEnd(18)} ${
-          s.status || `ok: ${ok.join(" ") || "—"}${na.length ? `; n/a: ${na.join(" ")}` : ""}`
-        }`,
-      );
-    }
-    process.exitCode = bad.length || servers.some((s) => s.status.startsWith("failed")) ? 1 : 0;
-    return;
-  }
-
   // Plan and estimate.
   const runSecs = toSeconds(cfg.duration) + SETTLE_MS / 1000 + 0.1;
   const warmSecs = toSeconds(cfg.warmup) + 0.05;
@@ -945,6 +931,20 @@ async function main() {
       Math.ceil(progress.secsTotal / 60)
     } min (${cfg.tool} -t${cfg.threads} -c${cfg.conns}, warm-up ${cfg.warmup}, measure ${cfg.duration}, ${cfg.rounds} round(s))`,
   );
+
+  if (cfg.checkOnly) {
+    for (const s of servers) {
+      const ok = Object.entries(s.checks).filter(([, v]) => v === "ok").map(([w]) => w);
+      const na = Object.entries(s.checks).filter(([, v]) => v === "n/a").map(([w]) => w);
+      console.log(
+        `  ${s.name.padEnd(18)} ${
+          s.status || `ok: ${ok.join(" ") || "—"}${na.length ? `; n/a: ${na.join(" ")}` : ""}`
+        }`,
+      );
+    }
+    process.exitCode = bad.length || servers.some((s) => s.status.startsWith("failed")) ? 1 : 0;
+    return;
+  }
 
   // Footprint: idle connections first, before any load has grown the heaps.
   for (const s of idleWho) {
