@@ -472,7 +472,7 @@ async function startServer(s) {
     "sh",
     ...argv,
   ], {
-    env: s.env ?? {},
+    env: { PORT: String(s.port), ...s.env },
   });
   let exit;
   s.child.exited.then((st) => (exit = st));
