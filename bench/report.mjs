@@ -167,6 +167,7 @@ export function renderReport(r) {
     for (const s of r.servers) {
       const chk = s.checks[t.w];
       if (chk === undefined && !s.takes(t.w)) continue;
+      if (s.status.startsWith("skipped")) continue; // listed in the footprint table
       if (chk === "n/a") {
         na.push(s.label);
         continue;
