@@ -149,4 +149,4 @@ bench-full: $(BENCH_DEPS) ## every workload and every server (about an hour)
 	node bench/run.mjs WORKLOADS=full
 
 clean: ## remove build outputs
-	rm -rf build dist dist-test bench/native/hello
+	rm -rf build dist dist-test bench/native/hello native/addon/build
