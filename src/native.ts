@@ -279,6 +279,7 @@ export class NativeConnection {
   /** Sends an HTTP response (Content-Length added; no body for HEAD). */
   reply(status: number, body?: string | Uint8Array, headers?: Record<string, string>): void {
     this.#b.reply(this.#id, status | 0, cachedBlock(headers), body);
+    replies++;
   }
   /** Sends `value` as a JSON response. */
   replyJson(value: unknown, status = 200, headers?: Record<string, string>): void {
@@ -315,6 +316,7 @@ export class NativeConnection {
 }
 
 const ALL_BUT_POLL = ~(1 << MG_EV_POLL);
+let replies = 0; // NativeConnection.reply() calls, to tell whether a failing handler answered
 
 /**
  * A Manager on the native backend (the Node-API addon).
@@ -412,12 +414,13 @@ export class NativeManager {
     let data: unknown = err;
     if (ev === MG_EV_HTTP_MSG || ev === MG_EV_HTTP_HDRS || ev === MG_EV_WS_OPEN) data = this.#hm;
     else if (ev === MG_EV_WS_MSG || ev === MG_EV_WS_CTL) data = this.#ws;
+    const before = replies;
     try {
       if (fn !== undefined) fn(conn, ev, data);
       else if (ev === MG_EV_HTTP_MSG) conn.reply(404, "Not Found\n");
     } catch (e) {
       console.error("wasmgoose native: handler error:", e);
-      if (ev === MG_EV_HTTP_MSG) {
+      if (ev === MG_EV_HTTP_MSG && replies === before) {
         try {
           conn.reply(500, "Internal Server Error\n");
         } catch {

@@ -31,6 +31,10 @@ function handler(c: NativeConnection, ev: number, data: unknown): void {
     const hm = data as NativeHttpMessage;
     if (hm.uri === "/ws") return c.wsUpgrade(hm);
     if (hm.uri === "/throw") throw new Error("handler failure (expected by the test)");
+    if (hm.uri === "/reply-then-throw") {
+      c.reply(200, "answered\n");
+      throw new Error("handler failure after its reply (expected by the test)");
+    }
     if (hm.uri === "/echo") {
       return c.replyJson(
         {
@@ -107,6 +111,10 @@ test(
         const bad = await fetch(`http://${base}/throw`);
         assert.equal(bad.status, 500);
         await bad.body?.cancel();
+        // A handler that answered, then threw: its answer stands, no second response.
+        const answered = await fetch(`http://${base}/reply-then-throw`);
+        assert.equal(answered.status, 200);
+        assert.equal(await answered.text(), "answered\n");
         const ok = await fetch(`http://${base}/echo`);
         assert.equal(ok.status, 201);
         await ok.body?.cancel();
