@@ -925,7 +925,7 @@ async function main() {
     ? live().filter((s) => s.takes("idle") && s.checks.hello === "ok")
     : [];
   progress.total = plan.length + idleWho.length;
-  progress.secsTotal = plan.reduce((a, p) => a + planSecs(p), 0) + idleWho.length * 10;
+  progress.secsTotal = plan.reduce((a, p) => a + planSecs(p), 0) + idleWho.length * 9;
   console.log(
     `${progress.total} runs, estimated ${
       Math.ceil(progress.secsTotal / 60)
@@ -948,7 +948,7 @@ async function main() {
 
   // Footprint: idle connections first, before any load has grown the heaps.
   for (const s of idleWho) {
-    progress.start(`idle: ${s.name} with ${cfg.idleConns} connections`, 10);
+    progress.start(`idle: ${s.name} with ${cfg.idleConns} connections`, 9);
     try {
       s.idle = await idleRun(cfg, s);
       progress.end(
