@@ -18,7 +18,7 @@ SAN     := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
 APT_PKGS := clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev wrk curl chromium \
   mosquitto mosquitto-clients nginx chrony
 
-.PHONY: help setup deps apt run test test-c test-wasm test-deno test-node test-native test-cli lint wasm bench native dist clean
+.PHONY: help setup deps apt run test test-c test-wasm test-deno test-node test-native test-cli lint wasm bench bench-full setup-bench native addon dist clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t16
@@ -85,6 +85,14 @@ build/native/hello_san: bench/native/hello.c vendor/mongoose/src/sock_posix.c $(
 
 native: bench/native/hello ## build the native C hello server
 
+# The Node-API addon (native/addon): the core with the epoll driver, for the native
+# backend of src/native.ts. Headers come from Debian's nodejs package (/usr/include/node).
+ADDON := native/addon/build/Release/wasmgoose_native.node
+$(ADDON): native/addon/addon.cc native/addon/binding.gyp vendor/mongoose/src/sock_posix.c $(CORE_SRC) $(HDR) | deps
+	node_modules/.bin/node-gyp rebuild --nodedir=$(NODEDIR) -C native/addon --loglevel=warn
+NODEDIR ?= $(if $(wildcard /usr/include/node/node_api.h),/usr,$(dir $(shell dirname $$(which node))))
+addon: $(ADDON) ## build the Node-API addon (native backend, the benchmarks' native baseline)
+
 C_TESTS := $(sort $(patsubst tests/c/test_%.c,%,$(wildcard tests/c/test_*.c)))
 test-c: apt $(patsubst %,build/native/test_%,$(C_TESTS)) $(patsubst %,build/native/clang_%,$(C_TESTS)) ## C unit tests (gcc and clang, ASan+UBSan)
 	@for t in $(C_TESTS); do for cc in test clang; do \
@@ -118,12 +126,29 @@ test-node: dist ## TypeScript tests on Node
 
 include tests/fuzz/fuzz.mk
 
-test: setup test-wasm test-c test-native fuzz-quick lint test-deno test-node test-cli ## everything CI runs
+test: setup addon test-wasm test-c test-native fuzz-quick lint test-deno test-node test-cli ## everything CI runs
 	@echo "make test: all green"
 
 # ---- benchmarks --------------------------------------------------------------------
-bench: setup native dist ## hello JSON and WebSocket echo: wasmgoose (Deno, Node) vs Deno.serve, node:http, ws, native C
+# The Python competitors (cymongoose, aiohttp, FastAPI/uvicorn, Flask) live in a venv
+# under build/; wrk and nginx come from Debian (APT_PKGS); Bun from npm.
+VENV := build/venv
+$(VENV)/.installed: bench/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r bench/requirements.txt
+	@touch $@
+setup-bench: apt deps $(VENV)/.installed ## install what the benchmarks need (wrk, nginx, Python competitors)
+
+# bombardier, only for TOOL=bombardier: `go install` into build/bin
+build/bin/bombardier:
+	GOBIN=$(CURDIR)/build/bin go install github.com/codesenberg/bombardier@latest
+
+BENCH_DEPS := setup setup-bench native addon dist $(if $(filter bombardier,$(TOOL)),build/bin/bombardier)
+bench: $(BENCH_DEPS) ## quick benchmark (~5 min): hello, JSON, WebSocket echo, footprint; writes bench/RESULTS.md + charts
 	node bench/run.mjs
 
+bench-full: $(BENCH_DEPS) ## every workload and every server (about an hour)
+	node bench/run.mjs WORKLOADS=full
+
 clean: ## remove build outputs
-	rm -rf build dist dist-test bench/native/hello
+	rm -rf build dist dist-test bench/native/hello native/addon/build
