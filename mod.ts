@@ -32,6 +32,7 @@ export { Connection } from "./src/connection.ts";
 export { HttpMessage } from "./src/http.ts";
 export { WsMessage } from "./src/ws.ts";
 export * from "./src/constants.ts";
+export type { LimitOptions, ManagerStats, ShutdownOptions } from "./src/limits.ts";
 export type {
   EventData,
   EventHandler,

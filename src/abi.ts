@@ -82,6 +82,16 @@ export interface WasmExports {
   mgw_ws_frame(c: number, ptr: number, len: number, op: number, fin: number): number;
   /** `mg_ws_close` with a status code (0: none) and a reason. */
   mgw_ws_close(c: number, code: number, reason: number, rlen: number): void;
+  /** A listener's limits (ms; negative: keep the current value). */
+  mgw_limits_set(lsn: number, idle: number, header: number, body: number, max: number): void;
+  /** A listener's limit: 0 idle, 1 header, 2 body, 3 max_conns, 4 open connections. */
+  mgw_limits_get(lsn: number, what: number): number;
+  /** `mg_mgr_drain`: one step of a graceful stop; returns the connections still busy. */
+  mgw_mgr_drain(): number;
+  /** 0 live connections, 1 heap top (sbrk), 2 timers. */
+  mgw_stats(what: number): number;
+  /** Milliseconds until the next C timer is due, -1 if none. */
+  mgw_timer_next(): number;
 }
 
 /** The `"mgw_host"` imports that depend on the Manager (see `wasm/ABI.md`). */
