@@ -73,7 +73,14 @@ export interface ManagerStats {
   timers: number;
 }
 
-/** Default wait of a graceful shutdown, ms. */
+/**
+ * Default wait of a graceful shutdown, ms.
+ *
+ * @example
+ * ```ts
+ * await mgr.shutdown({ timeout: SHUTDOWN_TIMEOUT / 2 });
+ * ```
+ */
 export const SHUTDOWN_TIMEOUT = 10_000;
 /** How often a graceful shutdown checks the connections, ms. */
 const DRAIN_STEP = 25;
@@ -86,14 +93,29 @@ function limitValue(name: string, v: number | undefined): number {
   return Math.floor(v);
 }
 
-/** Whether `opts` sets any limit. */
+/**
+ * Whether `opts` sets any limit.
+ *
+ * @example
+ * ```ts
+ * hasLimits({ idleTimeout: 1000 }); // true
+ * ```
+ */
 export function hasLimits(opts: LimitOptions | undefined): boolean {
   return opts !== undefined &&
     (opts.idleTimeout !== undefined || opts.headerTimeout !== undefined ||
       opts.bodyTimeout !== undefined || opts.maxConnections !== undefined);
 }
 
-/** Checks the values of `opts`; throws RangeError for a bad one. */
+/**
+ * Checks the values of `opts` (-1 for each one not given); throws RangeError
+ * for a bad one.
+ *
+ * @example
+ * ```ts
+ * checkLimits({ idleTimeout: 1000 }); // [1000, -1, -1, -1]
+ * ```
+ */
 export function checkLimits(opts: LimitOptions): number[] {
   return [
     limitValue("idleTimeout", opts.idleTimeout),
@@ -103,12 +125,26 @@ export function checkLimits(opts: LimitOptions): number[] {
   ];
 }
 
-/** Applies checked limit values to listener `c`. */
+/**
+ * Applies checked limit values to listener `c`.
+ *
+ * @example
+ * ```ts
+ * applyLimits(abi, lsn, checkLimits({ maxConnections: 100 }));
+ * ```
+ */
 export function applyLimits(abi: Abi, c: number, v: number[]): void {
   abi.x.mgw_limits_set(c, v[0], v[1], v[2], v[3]);
 }
 
-/** The counters of the instance behind `abi`. */
+/**
+ * The counters of the instance behind `abi`.
+ *
+ * @example
+ * ```ts
+ * console.log(statsOf(abi).connections);
+ * ```
+ */
 export function statsOf(abi: Abi): ManagerStats {
   const x = abi.x;
   return {
@@ -122,7 +158,11 @@ export function statsOf(abi: Abi): ManagerStats {
 /**
  * A graceful stop: `step()` runs one drain pass (closes listeners and idle
  * connections, asks busy ones to close after their response) and returns the
- * number still busy; the promise resolves when none is, or after `timeout`.
+ * number still busy; the promise resolves when none is, or after `timeout`. *
+ * @example
+ * ```ts
+ * await drainLoop(() => abi.x.mgw_mgr_drain(), 5000);
+ * ```
  */
 export function drainLoop(step: () => number, timeout: number): Promise<void> {
   const deadline = performance.now() + timeout;

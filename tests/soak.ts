@@ -11,7 +11,13 @@ import { readdirSync } from "node:fs";
 import { Buffer } from "node:buffer";
 import { type HttpMessage, Manager, MG_EV_HTTP_MSG, MG_LL_NONE } from "../mod.ts";
 
-/** Measurements of one soak run. */
+/** Measurements of one soak run.
+ *
+ * @example
+ * ```ts
+ * const r: SoakResult = await runSoak(1000, 100, 0.1);
+ * ```
+ */
 export interface SoakResult {
   requests: number;
   connections: number;
@@ -22,7 +28,13 @@ export interface SoakResult {
   leftover: number;
 }
 
-/** One measurement. */
+/** One measurement.
+ *
+ * @example
+ * ```ts
+ * const before: Sample = (await runSoak(1000, 100, 0.1)).before;
+ * ```
+ */
 export interface Sample {
   rss: number;
   heapTop: number;
@@ -139,10 +151,18 @@ async function newConns(port: number, total: number, par: number) {
   await Promise.all(Array.from({ length: par }, one));
 }
 
-/** Runs the soak; `log` gets progress lines. */
+/**
+ * Runs the soak after a warm-up of `warmup` times its size (JIT, buffers,
+ * the allocators' first growth); `log` gets progress lines. *
+ * @example
+ * ```ts
+ * const r = await runSoak(100_000, 10_000, 1, console.log);
+ * ```
+ */
 export async function runSoak(
   requests: number,
   connections: number,
+  warmup: number,
   log: (s: string) => void = () => {},
 ): Promise<SoakResult> {
   const mgr = new Manager();
@@ -160,8 +180,8 @@ export async function runSoak(
       s.on("error", rej);
       s.on("close", () => res(n - "Connection: close\r\n".length));
     });
-    await keepAlive(port, 20_000, 32, 16, respLen);
-    await newConns(port, 2_000, 64);
+    await keepAlive(port, Math.ceil(requests * warmup), 32, 16, respLen);
+    await newConns(port, Math.ceil(connections * warmup), 64);
     await settle(mgr);
     const before = await sample(mgr);
     log(`before: ${JSON.stringify(before)}`);
@@ -172,6 +192,9 @@ export async function runSoak(
     await newConns(port, connections, 64);
     log(`${connections} connections in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
     await settle(mgr);
+    // The runtime may close client sockets a moment after their 'close'
+    const fdWait = Date.now() + 3000;
+    while (fdCount() > before.fds && Date.now() < fdWait) await sleep(20);
     const after = await sample(mgr);
     log(`after: ${JSON.stringify(after)}`);
     return {
@@ -206,6 +229,7 @@ if (isMain()) {
   const r = await runSoak(
     Number(env.SOAK_REQUESTS ?? 2_000_000),
     Number(env.SOAK_CONNS ?? 200_000),
+    0.1,
     (s) => console.log(s),
   );
   const mib = (n: number) => (n / 1048576).toFixed(1);
