@@ -128,16 +128,19 @@ test(`backpressure: a ${SIZE / MiB} MiB upload from a fast writer into a slow ha
   mgr.logLevel = MG_LL_NONE;
   let received = 0;
   const lsn = mgr.listen("tcp://127.0.0.1:0", (c, ev) => {
-    if (ev !== MG_EV_READ || c.isFull) return;
-    // A slow handler: takes what is there, then pauses reads for 10 ms
-    const n = c.recvLen;
-    received += n;
-    (c as unknown as { consume(n: number): void }).consume(n);
+    if (ev === MG_EV_CLOSE && !c.isListening) received += c.recvLen; // the tail
+    if (ev !== MG_EV_READ || c.isFull || c.recvLen < MiB) return;
+    // A slow handler: once 1 MiB is buffered, reads pause while it "works"
+    // for a few ms, then it takes the data and reads resume
     c.isFull = true;
     setTimeout(() => {
-      if (c.isAlive) c.isFull = false;
-    }, 10);
-  });
+      if (!c.isAlive) return;
+      const n = c.recvLen;
+      received += n;
+      (c as unknown as { consume(n: number): void }).consume(n);
+      c.isFull = false;
+    }, 2);
+  }, { events: [MG_EV_READ, MG_EV_CLOSE] });
   const port = Number(lsn.localAddr.split(":").pop());
   const watch = rssWatch();
   try {

@@ -159,17 +159,17 @@ static void set_handler(struct mg_connection *c, int h, int mask) {
   s_masks[h] = (uint32_t) mask | (1UL << MG_EV_CLOSE);  // host needs CLOSE
 }
 
-// For the other wasm/*.c files: the manager, and ENTER/LEAVE as functions
-struct mg_mgr *mgw_mgr(void);
-void mgw_enter(void);
-void mgw_leave(void);
-struct mg_mgr *mgw_mgr(void) {
+// For wasm/limits.c: the manager, and ENTER/LEAVE as functions
+struct mg_mgr *mgw_limits_mgr(void);
+void mgw_limits_enter(void);
+void mgw_limits_leave(void);
+struct mg_mgr *mgw_limits_mgr(void) {
   return &s_mgr;
 }
-void mgw_enter(void) {
+void mgw_limits_enter(void) {
   ENTER();
 }
-void mgw_leave(void) {
+void mgw_limits_leave(void) {
   LEAVE();
 }
 

@@ -7,9 +7,9 @@
 
 #define EXPORT(name) __attribute__((export_name(name)))
 
-struct mg_mgr *mgw_mgr(void);  // wasm/driver.c
-void mgw_enter(void);
-void mgw_leave(void);
+struct mg_mgr *mgw_limits_mgr(void);  // wasm/driver.c
+void mgw_limits_enter(void);
+void mgw_limits_leave(void);
 
 // Sets a listener's limits; a negative value keeps the current one
 EXPORT("mgw_limits_set")
@@ -43,15 +43,15 @@ double mgw_limits_get(struct mg_connection *lsn, int what) {
 
 EXPORT("mgw_mgr_drain") int mgw_mgr_drain(void) {
   size_t n;
-  mgw_enter();
-  n = mg_mgr_drain(mgw_mgr());
-  mgw_leave();
+  mgw_limits_enter();
+  n = mg_mgr_drain(mgw_limits_mgr());
+  mgw_limits_leave();
   return (int) n;
 }
 
 // 0: live connections in C, 1: heap top (sbrk), 2: timers
 EXPORT("mgw_stats") double mgw_stats(int what) {
-  struct mg_mgr *mgr = mgw_mgr();
+  struct mg_mgr *mgr = mgw_limits_mgr();
   double n = 0;
   if (what == 0) {
     struct mg_connection *c;
@@ -72,7 +72,7 @@ EXPORT("mgw_stats") double mgw_stats(int what) {
 EXPORT("mgw_timer_next") double mgw_timer_next(void) {
   uint64_t now = mg_millis(), min = UINT64_MAX;
   struct mg_timer *t;
-  for (t = mgw_mgr()->timers; t != NULL; t = t->next) {
+  for (t = mgw_limits_mgr()->timers; t != NULL; t = t->next) {
     if (t->expire < min) min = t->expire;
   }
   if (min == UINT64_MAX) return -1;
