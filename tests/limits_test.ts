@@ -40,11 +40,11 @@ if (FLOOD < FLOOD_WANTED) {
   console.log(`limits_test: open-file limit ${fdLimit()}: flood of ${FLOOD}, not ${FLOOD_WANTED}`);
 }
 
-/** "ok" on `/`, `/slow` after 400 ms, else the body length. */
+/** "ok" on `/`, `/slow` after 1 s, else the body length. */
 const handler: EventHandler = (c, ev, data) => {
   if (ev !== MG_EV_HTTP_MSG) return;
   const hm = data as HttpMessage;
-  if (hm.uri === "/slow") setTimeout(() => c.isAlive && c.reply(200, "slow"), 400);
+  if (hm.uri === "/slow") setTimeout(() => c.isAlive && c.reply(200, "slow"), 1000);
   else if (hm.uri === "/") c.reply(200, "ok");
   else c.reply(200, `len ${hm.body.length}`);
 };
@@ -126,12 +126,12 @@ test("limits: a body that stalls gets 408", async () => {
 });
 
 test("limits: a slow but moving body is not cut", async () => {
-  const { mgr, port } = serve({ bodyTimeout: 400, headerTimeout: 10_000 });
+  const { mgr, port } = serve({ bodyTimeout: 1000, headerTimeout: 10_000 });
   const raw = new Raw(port);
   try {
     raw.write("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n");
     for (let i = 0; i < 10; i++) {
-      await sleep(100); // 1 s in all, each pause well under the timeout
+      await sleep(150); // 1.5 s in all, each pause well under the timeout
       raw.write("x");
     }
     const rs = await raw.waitResponses(1);
@@ -144,26 +144,26 @@ test("limits: a slow but moving body is not cut", async () => {
 });
 
 test("limits: an idle keep-alive connection is closed, an active one is not", async () => {
-  const { mgr, port } = serve({ idleTimeout: 400, headerTimeout: 10_000 });
+  const { mgr, port } = serve({ idleTimeout: 800, headerTimeout: 10_000 });
   const idle = new Raw(port);
   const active = new Raw(port);
   try {
     idle.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     await idle.waitResponses(1);
-    // The active client asks every 100 ms for 1.5 s (well past the timeout)
-    for (let i = 0; i < 15; i++) {
+    // The active client asks every 100 ms for 2.5 s (well past the timeout)
+    for (let i = 0; i < 25; i++) {
       active.write(`GET /n${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
       await active.waitResponses(i + 1);
       await sleep(100);
     }
     assert.equal(active.closed, false, "the active connection is still open");
-    assert.equal(active.responses().length, 15);
+    assert.equal(active.responses().length, 25);
     await idle.waitClose();
     assert.deepEqual(idle.responses().map((r) => r.status), [200]);
-    // A request still in the handler (400 ms) is not an idle connection
+    // A request still in the handler (1 s) is not an idle connection
     active.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
-    const rs = await active.waitResponses(16);
-    assert.equal(rs[15].body, "slow");
+    const rs = await active.waitResponses(26);
+    assert.equal(rs[25].body, "slow");
     await active.waitClose(); // and then it idles out too
   } finally {
     idle.destroy();
