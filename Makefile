@@ -129,6 +129,11 @@ include tests/fuzz/fuzz.mk
 test: setup addon test-wasm test-c test-native fuzz-quick lint test-deno test-node test-cli ## everything CI runs
 	@echo "make test: all green"
 
+.PHONY: soak
+soak: deps dist ## long soak: 2M keep-alive requests + 200k connections, Deno and Node (tests/RELIABILITY.md)
+	ulimit -n 65536 2>/dev/null || true; $(DENO) run -A --v8-flags=--expose-gc tests/soak.ts
+	ulimit -n 65536 2>/dev/null || true; node --expose-gc dist-test/tests/soak.js
+
 # ---- benchmarks --------------------------------------------------------------------
 # The Python competitors (cymongoose, aiohttp, FastAPI/uvicorn, Flask) live in a venv
 # under build/; wrk and nginx come from Debian (APT_PKGS); Bun from npm.

@@ -64,6 +64,7 @@ export {
   urlUri,
   urlUser,
 } from "./src/util.ts";
+export type { LimitOptions, ManagerStats, ShutdownOptions } from "./src/limits.ts";
 export type {
   EventData,
   EventHandler,

@@ -105,6 +105,16 @@ export interface WasmExports {
   mgw_serve(c: number, hm: number, file: number, blk: number, blen: number): void;
   /** `mg_http_upload_stream(c, hm, &mg_fs_posix, dir, maxSize)`. */
   mgw_upload(c: number, hm: number, dir: number, dlen: number, maxSize: number): void;
+  /** A listener's limits (ms; negative: keep the current value). */
+  mgw_limits_set(lsn: number, idle: number, header: number, body: number, max: number): void;
+  /** A listener's limit: 0 idle, 1 header, 2 body, 3 max_conns, 4 open connections. */
+  mgw_limits_get(lsn: number, what: number): number;
+  /** `mg_mgr_drain`: one step of a graceful stop; returns the connections still busy. */
+  mgw_mgr_drain(): number;
+  /** 0 live connections, 1 heap top (sbrk), 2 timers. */
+  mgw_stats(what: number): number;
+  /** Milliseconds until the next C timer is due, -1 if none. */
+  mgw_timer_next(): number;
 }
 
 /** The `"mgw_host"` imports that depend on the Manager (see `wasm/ABI.md`). */

@@ -45,6 +45,17 @@ import type {
   WsConnectOptions,
 } from "./types.ts";
 import { endWsMessage, newWsMessage, type WsMessage } from "./ws.ts";
+import {
+  applyLimits,
+  checkLimits,
+  drainLoop,
+  hasLimits,
+  type LimitOptions,
+  type ManagerStats,
+  SHUTDOWN_TIMEOUT,
+  type ShutdownOptions,
+  statsOf,
+} from "./limits.ts";
 
 /** Initial size of the staging buffer (covers one Node 'data' chunk). */
 const STAGE_SIZE = 65536;
@@ -193,6 +204,7 @@ export class Manager {
   #connHost: ConnectionHost;
   #udp: UdpBackend;
   #wakePorts: WakeupPorts | undefined;
+  #shutdown: Promise<void> | undefined;
 
   static {
     timerCancel = (mgr, tid) => mgr.#timerCancel(tid);
@@ -301,8 +313,9 @@ export class Manager {
    * console.log("listening on", lsn.localAddr);
    * ```
    */
-  listen(url: string, handler?: EventHandler, opts?: ListenOptions): Connection {
+  listen(url: string, handler?: EventHandler, opts?: ListenOptions & LimitOptions): Connection {
     this.#check();
+    const limits = hasLimits(opts) ? checkLimits(opts as LimitOptions) : undefined;
     const h = this.#addHandler(handler, opts);
     const abi = this.#abi;
     let c: number;
@@ -322,6 +335,13 @@ export class Manager {
       throw new Error(`cannot listen on ${url}${why ? `: ${why}` : ""}`);
     }
     const conn = this.#conn(c);
+    if (limits !== undefined) {
+      try {
+        applyLimits(abi, c, limits);
+      } catch (e) {
+        throw this.#fail(e);
+      }
+    }
     if (this.#lastListen.c === c) {
       const hid = this.#lastListen.hid;
       this.#listenerHid.set(c, hid);
@@ -587,7 +607,11 @@ export class Manager {
       this.#runResolve = resolve;
       this.#runReject = reject;
     });
-    const onSignal = (this.#onSignal = () => this.close());
+    // First signal: graceful shutdown; a second one closes at once.
+    const onSignal = (this.#onSignal = () => {
+      if (this.#shutdown !== undefined) this.close();
+      else void this.shutdown();
+    });
     const deno = denoNs() as DenoSignals | undefined;
     const proc = (globalThis as { process?: NodeSignals }).process;
     for (const sig of SIGNALS) {
@@ -634,6 +658,57 @@ export class Manager {
     const resolve = this.#runResolve;
     this.#runResolve = this.#runReject = undefined;
     resolve?.();
+  }
+
+  /**
+   * Stops gracefully: closes the listeners and idle connections at once,
+   * lets responses in flight finish (each of those connections closes after
+   * its response; WebSockets get close 1001), then {@link Manager.close}s
+   * when none is left or after `timeout` ms (default 10000). SIGINT and
+   * SIGTERM during {@link Manager.run} call it (a second signal closes at
+   * once). Resolves when the Manager is closed.
+   *
+   * @example
+   * ```ts
+   * await mgr.shutdown({ timeout: 5000 });
+   * ```
+   */
+  shutdown(opts?: ShutdownOptions): Promise<void> {
+    if (this.#shutdown !== undefined) return this.#shutdown;
+    if (this.#closed) return Promise.resolve();
+    const timeout = opts?.timeout ?? SHUTDOWN_TIMEOUT;
+    if (typeof timeout !== "number" || !(timeout >= 0)) {
+      throw new RangeError(`timeout must be a number >= 0, got ${String(timeout)}`);
+    }
+    const step = (): number => {
+      if (this.#closed) return 0;
+      try {
+        return this.#abi.x.mgw_mgr_drain();
+      } catch (e) {
+        this.#fail(e);
+        return 0;
+      }
+    };
+    this.#shutdown = drainLoop(step, timeout).then(() => this.close());
+    return this.#shutdown;
+  }
+
+  /**
+   * Memory and connection counters of the instance (for soak tests and
+   * monitoring).
+   *
+   * @example
+   * ```ts
+   * console.log(mgr.stats().heapTop);
+   * ```
+   */
+  stats(): ManagerStats {
+    this.#check();
+    try {
+      return statsOf(this.#abi);
+    } catch (e) {
+      throw this.#fail(e);
+    }
   }
 
   /**
@@ -1030,6 +1105,10 @@ export class Manager {
       const c = abi.x.mgw_accept(lsn, hid, abi.putCString(remote + "\0" + local));
       if (c !== 0 && this.#backend.alive(hid)) {
         setAddrs(this.#conn(c), remote, local);
+      }
+      if (c !== 0) {
+        const next = abi.x.mgw_timer_next(); // the limits sweep may have started
+        if (next >= 0) this.#armAtMost(next);
       }
       return c;
     } catch (e) {

@@ -235,6 +235,7 @@ struct mg_mgr {
   // ---- private to wasmgoose ----
   struct mg_connection *dirty;  // connections with work to finish
   void *driver;                 // driver-private state
+  struct mg_timer *lim_timer;   // limits: the sweep timer (NULL when idle)
 };
 
 struct mg_connection {
@@ -282,6 +283,14 @@ struct mg_connection {
   unsigned is_close_after : 1; // HTTP: close after the current response
   unsigned is_http_body : 1;   // HTTP: headers seen, waiting for the body
   unsigned is_sent_100 : 1;    // HTTP: 100 Continue sent for this request
+  unsigned lim_active : 1;     // limits: bytes moved since the last sweep
+  unsigned lim_done : 1;       // limits: output sent since the last sweep
+  unsigned lim_out : 1;        // limits: output was ever sent
+  unsigned lim_phase : 3;      // limits: phase at the last sweep
+  uint32_t lim_idle, lim_header, lim_body;  // limits: timeouts (ms, 0 off)
+  uint32_t lim_max, lim_count;  // limits, listener: cap, accepted and open
+  uint64_t lim_start, lim_mark;  // limits: phase start, last progress (ms)
+  struct mg_connection *lim_lsn;  // limits: listener that accepted it
   struct mg_connection *dirty_next;  // linkage of mgr->dirty
 };
 
@@ -696,7 +705,52 @@ void mg_free(void *ptr);
 
 
 // ---- Limits and timeouts ----------------------------------------------------
-// (section reserved; declarations follow here)
+// Slow clients and floods (src/limits.c). Listeners made by mg_http_listen get
+// the timeouts below; every listener gets the connection cap. Accepted
+// connections take their listener's settings when they are accepted. A
+// periodic sweep (at most once a second, sooner for short timeouts; only while
+// limited connections exist) checks each connection's phase:
+// - head: the request line and headers must arrive within header_ms of the
+//   connection's accept (first request) or of the head's first byte; else 408
+//   (or a silent close if nothing was received) and close;
+// - body: a request body must not stall for more than body_ms; else 408, close;
+// - idle: a keep-alive connection with nothing to do is closed after idle_ms;
+// - send: queued output that the peer does not read for idle_ms: close.
+// A connection whose handler is still answering, or whose reads the
+// application paused (is_full), or a WebSocket, has no timeout. 0 turns a
+// timeout off. Over max_conns live accepted connections, a new connection is
+// accepted and closed at once (0: no cap).
+#ifndef MG_IDLE_TIMEOUT_MS
+#define MG_IDLE_TIMEOUT_MS 60000  // keep-alive idle, and stalled output
+#endif
+#ifndef MG_HEADER_TIMEOUT_MS
+#define MG_HEADER_TIMEOUT_MS 10000  // complete request head
+#endif
+#ifndef MG_BODY_TIMEOUT_MS
+#define MG_BODY_TIMEOUT_MS 30000  // longest pause inside a request body
+#endif
+#ifndef MG_MAX_CONNS
+#define MG_MAX_CONNS 0  // accepted connections per listener (0: no cap)
+#endif
+
+struct mg_limits {
+  uint32_t idle_ms, header_ms, body_ms;  // 0: off
+  uint32_t max_conns;                    // 0: no cap
+};
+// Settings of a listener (for the connections it accepts from now on)
+void mg_limits_get(const struct mg_connection *lsn, struct mg_limits *l);
+void mg_limits_set(struct mg_connection *lsn, const struct mg_limits *l);
+// Graceful stop, step by step: closes the listeners and every connection that
+// is not busy, and asks busy HTTP connections to close after the response in
+// progress; WebSocket connections get close 1001. Returns how many
+// connections are still open. Call it again (e.g. each 50 ms) until it returns
+// 0 or a deadline passes, then mg_mgr_free.
+size_t mg_mgr_drain(struct mg_mgr *mgr);
+// Hooks for src/net.c
+bool mg_limits_admit(struct mg_connection *lsn);  // false: refuse (cap)
+void mg_limits_accepted(struct mg_connection *lsn, struct mg_connection *c);
+void mg_limits_release(struct mg_connection *c);  // c is being freed
+void mg_limits_http(struct mg_connection *lsn);   // HTTP defaults
 
 
 

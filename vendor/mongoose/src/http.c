@@ -946,7 +946,7 @@ static void http_server_ev(struct mg_connection *c, int ev, void *ev_data) {
 struct mg_connection *mg_http_listen(struct mg_mgr *mgr, const char *url,
                                      mg_event_handler_t fn, void *fn_data) {
   struct mg_connection *c = mg_listen(mgr, url, fn, fn_data);
-  if (c != NULL) c->pfn = http_server_ev;
+  if (c != NULL) c->pfn = http_server_ev, mg_limits_http(c);
   return c;
 }
 

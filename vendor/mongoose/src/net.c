@@ -140,7 +140,9 @@ void mg_error(struct mg_connection *c, const char *fmt, ...) {
 struct mg_connection *mg_io_accept(struct mg_connection *lsn, void *fd,
                                    const struct mg_addr *loc,
                                    const struct mg_addr *rem) {
-  struct mg_connection *c = mg_alloc_conn(lsn->mgr);
+  struct mg_connection *c;
+  if (!mg_limits_admit(lsn)) return NULL;  // over the connection cap
+  c = mg_alloc_conn(lsn->mgr);
   if (c == NULL) return NULL;
   c->fd = fd;
   c->loc = *loc;
@@ -152,6 +154,7 @@ struct mg_connection *mg_io_accept(struct mg_connection *lsn, void *fd,
   c->pfn = lsn->pfn;
   c->pfn_data = lsn->pfn_data;
   link_conn(c);
+  mg_limits_accepted(lsn, c);
   mg_call(c, MG_EV_OPEN, NULL);
   mg_call(c, MG_EV_ACCEPT, NULL);
   mg_io_check(c);
@@ -176,6 +179,7 @@ void mg_io_recv(struct mg_connection *c, const void *buf, size_t len) {
     return;
   }
   if (c->is_hexdumping) mg_hexdump(buf, len);
+  c->lim_active = 1;
   mg_io_check(c);
   mg_call(c, MG_EV_READ, &n);
   if (c->is_udp) c->recv.len = 0;  // each MG_EV_READ sees one datagram
@@ -190,6 +194,7 @@ void mg_io_sent(struct mg_connection *c, size_t n) {
   long nn = (long) n;
   if (c->is_hexdumping) mg_hexdump(c->send.buf, n);
   mg_iobuf_del(&c->send, 0, n);
+  c->lim_active = c->lim_done = c->lim_out = 1;
   mg_io_check(c);
   mg_call(c, MG_EV_WRITE, &nn);
 }
@@ -212,6 +217,7 @@ void mg_io_free(struct mg_connection *c) {
   while (*p != NULL && *p != c) p = &(*p)->next;
   if (*p == c) *p = c->next;
   if (c->is_dirty) unlink_dirty(c);
+  mg_limits_release(c);
   mg_drv_close(c);
   MG_DEBUG(("%lu closed", c->id));
   mg_iobuf_free(&c->recv);
