@@ -17,6 +17,7 @@ import type * as DgramNs from "node:dgram";
 import type * as DnsNs from "node:dns";
 import type { Buffer as NodeBuffer } from "node:buffer";
 import { errorMessage, FLAG_UDP, formatAddr, type SocketBackend } from "./types.ts";
+import type { TlsOptions } from "../types.ts";
 
 /** Host ids of UDP sockets start here (TCP backends count from 1). */
 export const UDP_HID_BASE = 0x40000000;
@@ -374,9 +375,9 @@ export class SplitBackend implements SocketBackend {
     this.#lastError = s;
   }
 
-  listen(c: number, host: string, port: number, flags: number): number {
+  listen(c: number, host: string, port: number, flags: number, tls?: TlsOptions): number {
     const udp = (flags & FLAG_UDP) !== 0;
-    const hid = udp ? this.udp.listen(c, host, port) : this.#tcp.listen(c, host, port, flags);
+    const hid = udp ? this.udp.listen(c, host, port) : this.#tcp.listen(c, host, port, flags, tls);
     if (hid < 0) this.#lastError = udp ? this.udp.lastError : this.#tcp.lastError;
     return hid;
   }
@@ -385,9 +386,11 @@ export class SplitBackend implements SocketBackend {
     return UdpBackend.owns(hid) ? this.udp.localAddr(hid) : this.#tcp.localAddr(hid);
   }
 
-  connect(c: number, host: string, port: number, flags: number): number {
+  connect(c: number, host: string, port: number, flags: number, tls?: TlsOptions): number {
     const udp = (flags & FLAG_UDP) !== 0;
-    const hid = udp ? this.udp.connect(c, host, port) : this.#tcp.connect(c, host, port, flags);
+    const hid = udp
+      ? this.udp.connect(c, host, port)
+      : this.#tcp.connect(c, host, port, flags, tls);
     if (hid < 0) this.#lastError = udp ? this.udp.lastError : this.#tcp.lastError;
     return hid;
   }
