@@ -331,7 +331,8 @@ int mg_mqtt_parse(const uint8_t *buf, size_t len, uint8_t version,
 
 // ---- Builders -----------------------------------------------------------------------
 struct mqtt_state *mqtt_state(struct mg_connection *c) {
-  return c->pfn == mqtt_ev ? (struct mqtt_state *) c->pfn_data : NULL;
+  return c->pfn == mqtt_ev && !c->is_listening ? (struct mqtt_state *) c->pfn_data
+                                               : NULL;
 }
 
 void mg_mqtt_send_header(struct mg_connection *c, uint8_t cmd, uint8_t flags,
