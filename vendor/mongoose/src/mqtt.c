@@ -353,7 +353,7 @@ static uint16_t next_id(struct mg_mgr *mgr) {
 static void random_id(struct mg_connection *c, char *buf, size_t len) {
   static uint64_t s;
   uint64_t z;
-  s += mg_now() ^ mg_millis() << 20 ^ (uint64_t) (uintptr_t) c ^ c->id << 40;
+  s += mg_now() ^ mg_millis() << 20 ^ (uint64_t) (uintptr_t) c ^ (uint64_t) c->id << 40;
   z = (s += 0x9e3779b97f4a7c15ULL);
   z = (z ^ z >> 30) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ z >> 27) * 0x94d049bb133111ebULL;
