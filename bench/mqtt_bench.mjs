@@ -148,7 +148,9 @@ async function measure(port, qos) {
     const n = Math.min(WINDOW, MESSAGES - sent);
     const acks = [];
     for (let i = 0; i < n; i++) {
-      acks.push(new Promise((r, j) => pub.publish(topic, payload, { qos }, (e) => (e ? j(e) : r()))));
+      acks.push(
+        new Promise((r, j) => pub.publish(topic, payload, { qos }, (e) => (e ? j(e) : r()))),
+      );
     }
     sent += n;
     await Promise.all(acks);
@@ -161,7 +163,10 @@ async function measure(port, qos) {
   await done;
   clearTimeout(timeout);
   const seconds = (performance.now() - t0) / 1000;
-  await Promise.all([new Promise((r) => sub.end(false, {}, r)), new Promise((r) => pub.end(false, {}, r))]);
+  await Promise.all([
+    new Promise((r) => sub.end(false, {}, r)),
+    new Promise((r) => pub.end(false, {}, r)),
+  ]);
   return seconds;
 }
 

@@ -10,6 +10,7 @@ import * as net from "node:net";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import process from "node:process";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import mqtt from "mqtt";
 import {
@@ -588,4 +589,44 @@ test("broker vs mosquitto_pub / mosquitto_sub: QoS 1, wildcards and retained", a
     ]);
     assert.equal((await v5).trim(), "five");
   });
+});
+
+test("examples/mqtt_broker.ts and examples/mqtt_client.ts talk (Deno: the examples are TS)", {
+  skip: (globalThis as { Deno?: unknown }).Deno === undefined ? "Deno only" : false,
+}, async () => {
+  const deno = path.resolve("node_modules/@deno/linux-x64-glibc/deno");
+  const broker = spawn(deno, [
+    "run",
+    "--allow-net",
+    "--no-prompt",
+    "examples/mqtt_broker.ts",
+    "--listen",
+    "mqtt://127.0.0.1:0",
+  ], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let exited: number | null | undefined = undefined;
+  broker.on("exit", (code) => (exited = code));
+  broker.stdout?.setEncoding("utf8");
+  broker.stdout?.on("data", (s: string) => (out += s));
+  broker.stderr?.resume();
+  try {
+    await until(() => /mqtt:\/\/127\.0\.0\.1:\d+/.test(out), "the broker's URL", 20000);
+    const url = /mqtt:\/\/127\.0\.0\.1:\d+/.exec(out)![0];
+    const res = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      execFile(
+        deno,
+        ["run", "--allow-net", "--no-prompt", "examples/mqtt_client.ts", "--url", url, "--v5"],
+        { timeout: 20000 },
+        (err, stdout) => resolve({ code: err ? (err as { code?: number }).code ?? 1 : 0, stdout }),
+      );
+    });
+    assert.equal(res.code, 0, res.stdout);
+    assert.match(res.stdout, /got wasmgoose\/demo: hello from wasmgoose \(sender=mqtt_client\)/);
+    await until(() => /logs in/.test(out), "the broker's log line");
+  } finally {
+    // process.kill: Deno's ChildProcess.kill reports the signal as the exit cause
+    if (exited === undefined && broker.pid !== undefined) process.kill(broker.pid, "SIGTERM");
+    await until(() => exited !== undefined, "broker exit");
+  }
+  assert.equal(exited, 0);
 });
