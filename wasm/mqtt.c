@@ -119,3 +119,21 @@ int mgw_mqtt_next_prop(struct mg_mqtt_message *m, struct mg_mqtt_prop *prop,
                        int ofs) {
   return (int) mg_mqtt_next_prop(m, prop, (size_t) ofs);
 }
+
+// The layouts src/mqtt.ts reads and writes (wasm/ABI.md)
+_Static_assert(offsetof(struct mg_mqtt_message, id) == 24, "mg_mqtt_message");
+_Static_assert(offsetof(struct mg_mqtt_message, ack) == 28, "mg_mqtt_message");
+_Static_assert(offsetof(struct mg_mqtt_message, props_start) == 32,
+               "mg_mqtt_message");
+_Static_assert(offsetof(struct mg_mqtt_message, props_size) == 36,
+               "mg_mqtt_message");
+_Static_assert(offsetof(struct mg_mqtt_opts, qos) == 40, "mg_mqtt_opts");
+_Static_assert(offsetof(struct mg_mqtt_opts, keepalive) == 42, "mg_mqtt_opts");
+_Static_assert(offsetof(struct mg_mqtt_opts, retransmit_id) == 44,
+               "mg_mqtt_opts");
+_Static_assert(offsetof(struct mg_mqtt_opts, clean) == 47, "mg_mqtt_opts");
+_Static_assert(offsetof(struct mg_mqtt_opts, props) == 48, "mg_mqtt_opts");
+_Static_assert(offsetof(struct mg_mqtt_opts, will_props) == 56, "mg_mqtt_opts");
+_Static_assert(sizeof(struct mg_mqtt_opts) == 64, "mg_mqtt_opts");
+_Static_assert(offsetof(struct mg_mqtt_prop, key) == 8, "mg_mqtt_prop");
+_Static_assert(sizeof(struct mg_mqtt_prop) == 24, "mg_mqtt_prop");
