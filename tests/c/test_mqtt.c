@@ -482,6 +482,82 @@ static void test_broker(void) {
   CHECK(out_is("\x20\x02\x01\x00", 4));
   pub(a, "p/t", "hello", 1, false);
   CHECK(out_has("\x32\x0c\x00\x03p/t", 7));
+  // while it is away, QoS 1 messages for it are queued, QoS 0 are not
+  d->is_closing = 1;
+  mg_io_check(d);
+  fake_finish(d);
+  pub(a, "p/t", "queued", 1, false);
+  pub(a, "p/t", "lost", 0, false);
+  d = broker_client(lsn, "p", false, NULL);
+  CHECK(fake_out.len > 4 && memcmp(fake_out.buf, "\x20\x02\x01\x00", 4) == 0);
+  CHECK(out_has("\x32\x0d\x00\x03p/t", 7) && out_has("queued", 6));
+  CHECK(!out_has("lost", 4));
+  // a second connection with the same id takes over: the first is closed
+  {
+    unsigned long did = d->id;
+    struct mg_connection *d2 = broker_client(lsn, "p", false, NULL);
+    CHECK(out_is("\x20\x02\x01\x00", 4));
+    CHECK(!fake_alive(&s_mgr, did));
+    pub(a, "p/t", "to the new one", 1, false);
+    CHECK(out_has("\x32\x15\x00\x03p/t", 7));  // QoS 1: to d2 (a has "#" at 0)
+    // unsubscribe: nothing more
+    {
+      struct mg_connection tmp;
+      struct mg_mqtt_opts o;
+      memset(&tmp, 0, sizeof(tmp));
+      memset(&o, 0, sizeof(o));
+      tmp.mgr = &s_scratch;
+      o.topic = mg_str("p/t");
+      mg_mqtt_unsub(&tmp, &o);
+      fake_reset();
+      fake_recv(d2, tmp.send.buf, tmp.send.len);
+      mg_iobuf_free(&tmp.send);
+      s_scratch.dirty = NULL;
+      CHECK(fake_out.len == 4 && fake_out.buf[0] == 0xb0);
+    }
+    pub(a, "p/t", "nobody", 1, false);
+    CHECK(!out_has("\x32\x0d\x00\x03p/t", 7) && out_has("nobody", 6));
+  }
+  // MQTT 5: CONNACK with properties, an assigned client id for an empty one
+  {
+    struct mg_connection tmp, *e = fake_accept(lsn);
+    struct mg_mqtt_opts o;
+    struct mg_mqtt_message m;
+    struct mg_mqtt_prop prop;
+    size_t ofs = 0;
+    bool assigned = false;
+    memset(&tmp, 0, sizeof(tmp));
+    memset(&o, 0, sizeof(o));
+    tmp.mgr = &s_scratch;
+    o.version = 5;
+    o.clean = true;
+    mg_mqtt_login(&tmp, &o);
+    fake_reset();
+    fake_recv(e, tmp.send.buf, tmp.send.len);
+    mg_iobuf_free(&tmp.send);
+    s_scratch.dirty = NULL;
+    CHECK(mg_mqtt_parse(fake_out.buf, fake_out.len, 5, &m) == MQTT_OK);
+    CHECK(m.cmd == MQTT_CMD_CONNACK && m.ack == 0);
+    while ((ofs = mg_mqtt_next_prop(&m, &prop, ofs)) > 0) {
+      if (prop.id == MQTT_PROP_SHARED_SUBSCRIPTION_AVAILABLE) assigned = prop.iv == 0;
+    }
+    CHECK(assigned);
+    // an empty client id gets an Assigned Client Identifier
+    e = fake_accept(lsn);
+    fake_reset();
+    CHECK(fake_recv(e, "\x10\x0d\x00\x04MQTT\x05\x02\x00\x00\x00\x00\x00", 15));
+    CHECK(mg_mqtt_parse(fake_out.buf, fake_out.len, 5, &m) == MQTT_OK);
+    CHECK(m.cmd == MQTT_CMD_CONNACK && m.ack == 0);
+    for (assigned = false, ofs = 0; (ofs = mg_mqtt_next_prop(&m, &prop, ofs)) > 0;) {
+      if (prop.id == MQTT_PROP_ASSIGNED_CLIENT_IDENTIFIER) assigned = prop.val.len > 0;
+    }
+    CHECK(assigned);
+    // 3.1.1 with an empty id and no clean session: identifier rejected
+    e = fake_accept(lsn);
+    fake_reset();
+    fake_recv(e, "\x10\x0c\x00\x04MQTT\x04\x00\x00\x00\x00\x00", 14);
+    CHECK(out_is("\x20\x02\x00\x02", 4));
+  }
   // keepalive expiry (2 s * 1.5)
   aid = a->id;
   fake_now += 3500;

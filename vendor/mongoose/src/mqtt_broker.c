@@ -7,6 +7,9 @@
 
 #define MQTT_BROKER_MAX_QUEUED (8UL * 1024UL * 1024UL)  // per subscriber
 #define MQTT_CONNECT_TIMEOUT_MS 30000  // time a client has to send CONNECT
+#ifndef MG_MQTT_BROKER_MAX_OFFLINE
+#define MG_MQTT_BROKER_MAX_OFFLINE 1000  // messages queued per offline session
+#endif
 
 struct msub {  // one subscription
   struct msub *next;
@@ -15,16 +18,18 @@ struct msub {  // one subscription
   uint8_t qos;             // granted QoS (0 or 1)
 };
 
+struct mret {  // a retained message, or one queued for an offline client
+  struct mret *next;
+  struct mg_str topic, data, props;  // owned
+  uint8_t qos;
+};
+
 struct msession {  // a persistent session of a disconnected client
   struct msession *next;
   struct mg_str id;  // owned
   struct msub *subs;
-};
-
-struct mret {  // a retained message
-  struct mret *next;
-  struct mg_str topic, data, props;  // owned
-  uint8_t qos;
+  struct mret *queue, **tail;  // QoS 1 messages that came meanwhile
+  size_t nqueued;
 };
 
 struct mqtt_client {
@@ -136,6 +141,50 @@ static void send_to(struct mqtt_client *cl, struct mg_str topic,
   mqtt_send_publish(c, topic, data, qos, retain, false, id, props);
 }
 
+static void free_mrets(struct mret *r) {
+  while (r != NULL) {
+    struct mret *next = r->next;
+    free(r->topic.buf);
+    free(r->data.buf);
+    free(r->props.buf);
+    free(r);
+    r = next;
+  }
+}
+
+// 3.1.2.4: QoS 1 messages for the subscriptions of a persistent session
+// whose client is away are kept (up to MG_MQTT_BROKER_MAX_OFFLINE each)
+static void queue_offline(struct mqtt_broker *b, struct mg_str topic,
+                          struct mg_str data, struct mg_str props) {
+  struct msession *se;
+  for (se = b->sessions; se != NULL; se = se->next) {
+    struct msub *s;
+    struct mret *r;
+    uint8_t q = 0;
+    for (s = se->subs; s != NULL; s = s->next) {
+      if (s->qos > q && mg_mqtt_match(topic, s->filter)) q = s->qos;
+    }
+    if (q == 0) continue;
+    if (se->nqueued >= MG_MQTT_BROKER_MAX_OFFLINE) {
+      MG_DEBUG(("MQTT broker: offline queue full, message dropped"));
+      continue;
+    }
+    if ((r = (struct mret *) calloc(1, sizeof(*r))) == NULL) continue;
+    r->topic = dup_str(topic);
+    r->data = dup_str(data);
+    r->props = dup_str(props);
+    r->qos = q;
+    if (r->topic.buf == NULL || (data.len > 0 && r->data.buf == NULL)) {
+      free_mrets(r);
+      continue;
+    }
+    if (se->tail == NULL) se->tail = &se->queue;
+    *se->tail = r;
+    se->tail = &r->next;
+    se->nqueued++;
+  }
+}
+
 static void route(struct mqtt_broker *b, struct mg_str topic,
                   struct mg_str data, uint8_t qos, struct mg_str props) {
   unsigned gen = ++b->gen;
@@ -143,6 +192,7 @@ static void route(struct mqtt_broker *b, struct mg_str topic,
   struct mqtt_client *cl;
   bool any = false;
   if (qos > 1) qos = 1;
+  if (qos > 0 && b->sessions != NULL) queue_offline(b, topic, data, props);
   for (s = b->subs; s != NULL; s = s->next) {
     if (!mg_mqtt_match(topic, s->filter)) continue;
     uint8_t q = s->qos < qos ? s->qos : qos;
@@ -380,6 +430,7 @@ static bool on_connect(struct mg_connection *c, struct mqtt_state *st,
   char idbuf[24];
   bool clean, sp = false, assigned = false;
   struct msession **sp_, *sess;
+  struct mret *queued = NULL, *r;
   if (!rd_str(p, n, &pos, &proto) || n - pos < 4) return false;
   level = p[pos], flags = p[pos + 1];
   ka = (uint16_t) (p[pos + 2] << 8 | p[pos + 3]);
@@ -454,8 +505,10 @@ static bool on_connect(struct mg_connection *c, struct mqtt_state *st,
       *sp_ = sess->next;
       if (clean) {
         free_subs(sess->subs);
+        free_mrets(sess->queue);
       } else {
         give_subs(b, cl, sess->subs);
+        queued = sess->queue;
         sp = true;
       }
       free(sess->id.buf);
@@ -465,6 +518,10 @@ static bool on_connect(struct mg_connection *c, struct mqtt_state *st,
   }
   cl->connected = true;
   connack(c, sp, 0, assigned ? cl->id : mg_str_n(NULL, 0));
+  for (r = queued; r != NULL; r = r->next) {
+    send_to(cl, r->topic, r->data, r->qos, false, r->props);
+  }
+  free_mrets(queued);
   return true;
 }
 
@@ -603,12 +660,13 @@ static void free_client(struct mqtt_client *cl) {
 void mqtt_broker_closed(struct mg_connection *c, struct mqtt_state *st) {
   struct mqtt_broker *b = st->broker;
   struct mqtt_client *cl = st->client, **p;
-  struct msub *subs = NULL;
+  struct msub *subs = NULL, *s;
   (void) c;
   if (cl == NULL) return;
   for (p = &b->clients; *p != NULL && *p != cl; p = &(*p)->next) (void) 0;
   if (*p == cl) *p = cl->next;
   take_subs(b, cl, &subs);
+  for (s = subs; s != NULL; s = s->next) s->cl = NULL;
   if (cl->connected && cl->persist && !cl->taken) {
     struct msession *s = (struct msession *) calloc(1, sizeof(*s));
     if (s != NULL) {
@@ -671,17 +729,11 @@ void mqtt_broker_free(struct mg_connection *lsn) {
     struct msession *s = b->sessions;
     b->sessions = s->next;
     free_subs(s->subs);
+    free_mrets(s->queue);
     free(s->id.buf);
     free(s);
   }
-  while (b->ret != NULL) {
-    struct mret *r = b->ret;
-    b->ret = r->next;
-    free(r->topic.buf);
-    free(r->data.buf);
-    free(r->props.buf);
-    free(r);
-  }
+  free_mrets(b->ret);
   mg_timer_free(&lsn->mgr->timers, b->timer);
   free(b);
   lsn->pfn_data = NULL;
