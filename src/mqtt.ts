@@ -796,6 +796,7 @@ interface ClientState {
 const clients = new WeakMap<Connection, ClientState>();
 
 const MQTT_EVENTS = [MG_EV_MQTT_CMD, MG_EV_MQTT_OPEN, MG_EV_CLOSE];
+const noop = (): void => {};
 
 function resendOne(conn: Connection, e: Inflight): void {
   e.sent = performance.now();
@@ -833,6 +834,9 @@ function clientEvent(conn: Connection, st: ClientState, ev: number, data: unknow
     }
   } else if (ev === MG_EV_MQTT_OPEN) {
     if ((data as number) !== 0) return;
+    // A CONNACK may have changed the C keepalive timer (MQTT 5 Server Keep
+    // Alive): a zero-delay timer makes the Manager re-read the next deadline.
+    st.mgr.timerAdd(0, noop);
     const old = st.resend === undefined ? undefined : clients.get(st.resend);
     st.resend = undefined;
     if (old !== undefined && old !== st) {

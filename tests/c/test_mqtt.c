@@ -369,6 +369,17 @@ static void test_client(void) {
   c = mg_mqtt_connect(&s_mgr, "mqtt://127.0.0.1:1883", &o, handler, NULL);
   mg_io_connected(c, NULL);
   CHECK(!fake_recv(c, "\x30\xff\xff\xff\xff\x01", 6));
+  // MQTT 5: the server's keepalive (3 s) replaces ours (10 s)
+  o.version = 5;
+  c = mg_mqtt_connect(&s_mgr, "mqtt://127.0.0.1:1883", &o, handler, NULL);
+  mg_io_connected(c, NULL);
+  CHECK(fake_recv(c, "\x20\x06\x00\x00\x03\x13\x00\x03", 8));
+  fake_reset();
+  fake_now += 2000;
+  mg_mgr_poll(&s_mgr, 0);
+  CHECK(out_is("\xc0\x00", 2));
+  c->is_closing = 1;
+  fake_finish(c);
   CHECK(s_ev[MG_EV_CLOSE] == 2 && s_ev[MG_EV_ERROR] >= 2);
 }
 

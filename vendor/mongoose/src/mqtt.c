@@ -546,6 +546,17 @@ static void mqtt_packet(struct mg_connection *c, struct mqtt_state *st,
   switch (m->cmd) {
     case MQTT_CMD_CONNACK: {
       int code = m->ack;
+      struct mg_mqtt_prop prop;
+      size_t ofs = 0;
+      while ((ofs = mg_mqtt_next_prop(m, &prop, ofs)) > 0) {
+        // MQTT 5 3.2.2.3.14: the server's keepalive replaces ours
+        if (prop.id == MQTT_PROP_SERVER_KEEP_ALIVE && st->timer != NULL) {
+          uint64_t period = (uint64_t) prop.iv * 1000 / 4;
+          st->keepalive = (uint16_t) prop.iv;
+          st->timer->period_ms = period < 250 ? 250 : period;
+          st->timer->expire = mg_millis() + st->timer->period_ms;
+        }
+      }
       if (c->is_client) mg_call(c, MG_EV_MQTT_OPEN, &code);
       if (code != 0 && c->is_client) mg_error(c, "MQTT CONNACK error %d", code);
       break;
