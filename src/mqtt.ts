@@ -337,7 +337,8 @@ export interface MqttConnectOptions extends ListenOptions {
   props?: MqttProperty[];
   /**
    * Resend QoS 1/2 publishes not acknowledged after this many milliseconds
-   * (DUP flag, same id). Default 10000; 0 disables.
+   * (DUP flag, same id). Default 10000 for MQTT 3.1.1, 0 (off) for MQTT 5,
+   * which allows resending only on reconnect (see `resend`).
    */
   retransmitMs?: number;
   /**
@@ -881,7 +882,8 @@ export function mqttConnect(
   const st: ClientState = {
     mgr,
     inflight: new Map(),
-    retransmitMs: o.retransmitMs ?? 10000,
+    // MQTT 5 4.4 forbids resending except on reconnect
+    retransmitMs: o.retransmitMs ?? (version === 5 ? 0 : 10000),
     timer: undefined,
     resend: o.resend,
   };

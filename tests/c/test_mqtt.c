@@ -501,14 +501,20 @@ static void test_broker(void) {
   pub(a, "p/t", "lost", 0, false);
   d = broker_client(lsn, "p", false, NULL);
   CHECK(fake_out.len > 4 && memcmp(fake_out.buf, "\x20\x02\x01\x00", 4) == 0);
-  CHECK(out_has("\x32\x0d\x00\x03p/t", 7) && out_has("queued", 6));
+  // 4.4: first "hello", never acknowledged, again with DUP and the same id
+  CHECK(out_has("\x3a\x0c\x00\x03p/t\x00\x01hello", 14));
+  CHECK(out_has("\x32\x0d\x00\x03p/t\x00\x02queued", 15));
   CHECK(!out_has("lost", 4));
   // a second connection with the same id takes over: the first is closed
   {
     unsigned long did = d->id;
     struct mg_connection *d2 = broker_client(lsn, "p", false, NULL);
-    CHECK(out_is("\x20\x02\x01\x00", 4));
+    CHECK(fake_out.len > 4 && memcmp(fake_out.buf, "\x20\x02\x01\x00", 4) == 0);
     CHECK(!fake_alive(&s_mgr, did));
+    // the unacknowledged messages follow the session to the new connection
+    CHECK(out_has("\x3a\x0c\x00\x03p/t\x00\x01hello", 14));
+    CHECK(out_has("\x3a\x0d\x00\x03p/t\x00\x02queued", 15));
+    CHECK(fake_recv(d2, "\x40\x02\x00\x01\x40\x02\x00\x02", 8));
     pub(a, "p/t", "to the new one", 1, false);
     CHECK(out_has("\x32\x15\x00\x03p/t", 7));  // QoS 1: to d2 (a has "#" at 0)
     // unsubscribe: nothing more
@@ -528,6 +534,13 @@ static void test_broker(void) {
     }
     pub(a, "p/t", "nobody", 1, false);
     CHECK(!out_has("\x32\x0d\x00\x03p/t", 7) && out_has("nobody", 6));
+    // "to the new one" (id 3) is acknowledged too: a reconnect resends nothing
+    CHECK(fake_recv(d2, "\x40\x02\x00\x03", 4));
+    d2->is_closing = 1;
+    mg_io_check(d2);
+    fake_finish(d2);
+    d2 = broker_client(lsn, "p", false, NULL);
+    CHECK(out_is("\x20\x02\x01\x00", 4));
   }
   // MQTT 5: CONNACK with properties, an assigned client id for an empty one
   {

@@ -2,7 +2,8 @@
 // mg_mqtt_parse (versions 4 and 5) with every property walked by
 // mg_mqtt_next_prop, then, split into reads chosen by the first byte, to a
 // broker connection (mg_mqtt_broker, with a second client subscribed to "#"
-// that receives whatever is routed) and to a client connection as the
+// that receives whatever is routed; then the subscriber leaves, the input
+// comes again on a new connection and the subscriber returns to its session) and to a client connection as the
 // server's replies. Checks: parsed fields lie inside the packet, packets are
 // no longer than the input, event messages lie inside c->recv, c->recv stays
 // under MG_MAX_RECV_SIZE, no leak or memory error (ASan), no crash.
@@ -60,8 +61,9 @@ static void feed(struct mg_mgr *mgr, struct mg_connection *c, unsigned long id,
   }
 }
 
+// The subscriber: a persistent session (clean session 0)
 static const uint8_t s_connect[] = {0x10, 0x0d, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04,
-                                    0x02, 0x00, 0x3c, 0x00, 0x01, 's'};
+                                    0x00, 0x00, 0x3c, 0x00, 0x01, 's'};
 static const uint8_t s_sub_all[] = {0x82, 0x06, 0x00, 0x01, 0x00, 0x01, '#', 0x01};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -70,6 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct mg_mqtt_opts o;
   struct mg_connection *lsn, *sub, *c;
   uint8_t seed;
+  unsigned long cid, sid;
   size_t pos;
   int v;
   if (size < 1) return 0;
@@ -91,10 +94,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lsn = mg_mqtt_broker(&mgr, "mqtt://127.0.0.1:1883", handler, NULL);
   FUZZ_CHECK(lsn != NULL);
   sub = fake_accept(lsn);
+  sid = sub->id;
   fake_recv(sub, s_connect, sizeof(s_connect));
   fake_recv(sub, s_sub_all, sizeof(s_sub_all));
   c = fake_accept(lsn);
-  feed(&mgr, c, c->id, data, size, seed);
+  cid = c->id;
+  feed(&mgr, c, cid, data, size, seed);
+  // The subscriber goes away (its session stays and queues QoS 1), the
+  // input comes again from a new connection (the same client id takes over
+  // or resumes its session), then the subscriber comes back
+  if (fake_alive(&mgr, sid)) {
+    sub->is_closing = 1;
+    fake_finish(sub);
+  }
+  if (fake_alive(&mgr, cid)) {
+    c->is_closing = 1;
+    fake_finish(c);
+  }
+  c = fake_accept(lsn);
+  feed(&mgr, c, c->id, data, size, (uint8_t) (seed ^ 0x5a));
+  sub = fake_accept(lsn);
+  fake_recv(sub, s_connect, sizeof(s_connect));
   // 3. A client: the input as the server's replies
   memset(&o, 0, sizeof(o));
   o.client_id = mg_str("fz");

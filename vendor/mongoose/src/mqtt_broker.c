@@ -18,18 +18,21 @@ struct msub {  // one subscription
   uint8_t qos;             // granted QoS (0 or 1)
 };
 
-struct mret {  // a retained message, or one queued for an offline client
-  struct mret *next;
+struct mret {  // a retained message, one queued for an offline client, or
+  struct mret *next;                 // one sent at QoS 1 and not acknowledged
   struct mg_str topic, data, props;  // owned
   uint8_t qos;
+  bool dup;     // sent before: resend with the DUP flag and this id
+  uint16_t id;
 };
 
 struct msession {  // a persistent session of a disconnected client
   struct msession *next;
   struct mg_str id;  // owned
   struct msub *subs;
-  struct mret *queue, **tail;  // QoS 1 messages that came meanwhile
+  struct mret *queue, **tail;  // unacknowledged, then new QoS 1 messages
   size_t nqueued;
+  uint16_t next_id;  // the client's packet ids go on
 };
 
 struct mqtt_client {
@@ -41,6 +44,8 @@ struct mqtt_client {
   bool has_will, will_retain;
   bool connected, persist, keep_will, taken, bye;
   uint16_t keepalive, next_id;
+  struct mret *inflight, **itail;  // persistent sessions: QoS 1 not acked
+  size_t ninflight;
   unsigned gen, sent;  // delivery marks (route())
   uint8_t dqos;        // QoS of the delivery being routed
 };
@@ -124,6 +129,62 @@ static bool topic_ok(struct mg_str t) {
 }
 
 // ---- Delivery -------------------------------------------------------------------------
+static void free_mrets(struct mret *r) {
+  while (r != NULL) {
+    struct mret *next = r->next;
+    free(r->topic.buf);
+    free(r->data.buf);
+    free(r->props.buf);
+    free(r);
+    r = next;
+  }
+}
+
+static struct mret *new_mret(struct mg_str topic, struct mg_str data,
+                             struct mg_str props, uint8_t qos) {
+  struct mret *r = (struct mret *) calloc(1, sizeof(*r));
+  if (r == NULL) return NULL;
+  r->topic = dup_str(topic);
+  r->data = dup_str(data);
+  r->props = dup_str(props);
+  r->qos = qos;
+  if (r->topic.buf == NULL || (data.len > 0 && r->data.buf == NULL) ||
+      (props.len > 0 && r->props.buf == NULL)) {
+    free_mrets(r);
+    return NULL;
+  }
+  return r;
+}
+
+// 4.4: a persistent session remembers what it sent at QoS 1 until PUBACK
+static void track(struct mqtt_client *cl, struct mret *r) {
+  if (r == NULL) return;
+  r->next = NULL;
+  if (!cl->persist || cl->ninflight >= MG_MQTT_BROKER_MAX_OFFLINE) {
+    free_mrets(r);
+    return;
+  }
+  r->dup = true;
+  if (cl->itail == NULL) cl->itail = &cl->inflight;
+  *cl->itail = r;
+  cl->itail = &r->next;
+  cl->ninflight++;
+}
+
+static void acked(struct mqtt_client *cl, uint16_t id) {
+  struct mret **p = &cl->inflight, *r;
+  for (; (r = *p) != NULL; p = &r->next) {
+    if (r->id == id) {
+      *p = r->next;
+      if (cl->itail == &r->next) cl->itail = p;
+      r->next = NULL;
+      free_mrets(r);
+      cl->ninflight--;
+      return;
+    }
+  }
+}
+
 static void send_to(struct mqtt_client *cl, struct mg_str topic,
                     struct mg_str data, uint8_t qos, bool retain,
                     struct mg_str props) {
@@ -139,16 +200,10 @@ static void send_to(struct mqtt_client *cl, struct mg_str topic,
     id = cl->next_id;
   }
   mqtt_send_publish(c, topic, data, qos, retain, false, id, props);
-}
-
-static void free_mrets(struct mret *r) {
-  while (r != NULL) {
-    struct mret *next = r->next;
-    free(r->topic.buf);
-    free(r->data.buf);
-    free(r->props.buf);
-    free(r);
-    r = next;
+  if (qos > 0 && cl->persist) {
+    struct mret *r = new_mret(topic, data, props, qos);
+    if (r != NULL) r->id = id;
+    track(cl, r);
   }
 }
 
@@ -169,15 +224,7 @@ static void queue_offline(struct mqtt_broker *b, struct mg_str topic,
       MG_DEBUG(("MQTT broker: offline queue full, message dropped"));
       continue;
     }
-    if ((r = (struct mret *) calloc(1, sizeof(*r))) == NULL) continue;
-    r->topic = dup_str(topic);
-    r->data = dup_str(data);
-    r->props = dup_str(props);
-    r->qos = q;
-    if (r->topic.buf == NULL || (data.len > 0 && r->data.buf == NULL)) {
-      free_mrets(r);
-      continue;
-    }
+    if ((r = new_mret(topic, data, props, q)) == NULL) continue;
     if (se->tail == NULL) se->tail = &se->queue;
     *se->tail = r;
     se->tail = &r->next;
@@ -430,7 +477,7 @@ static bool on_connect(struct mg_connection *c, struct mqtt_state *st,
   char idbuf[24];
   bool clean, sp = false, assigned = false;
   struct msession **sp_, *sess;
-  struct mret *queued = NULL, *r;
+  struct mret *queued = NULL, *r;  // to send after CONNACK
   if (!rd_str(p, n, &pos, &proto) || n - pos < 4) return false;
   level = p[pos], flags = p[pos + 1];
   ka = (uint16_t) (p[pos + 2] << 8 | p[pos + 3]);
@@ -495,6 +542,11 @@ static bool on_connect(struct mg_connection *c, struct mqtt_state *st,
       free_subs(subs);
     } else {
       give_subs(b, cl, subs);
+      queued = old->inflight;  // resent below
+      old->inflight = NULL;
+      old->itail = NULL;
+      old->ninflight = 0;
+      cl->next_id = old->next_id;
       sp = true;
     }
     old->c->is_closing = 1;
@@ -508,7 +560,9 @@ static bool on_connect(struct mg_connection *c, struct mqtt_state *st,
         free_mrets(sess->queue);
       } else {
         give_subs(b, cl, sess->subs);
+        free_mrets(queued);  // (none: a live client and a stored session)
         queued = sess->queue;
+        cl->next_id = sess->next_id;
         sp = true;
       }
       free(sess->id.buf);
@@ -518,10 +572,18 @@ static bool on_connect(struct mg_connection *c, struct mqtt_state *st,
   }
   cl->connected = true;
   connack(c, sp, 0, assigned ? cl->id : mg_str_n(NULL, 0));
-  for (r = queued; r != NULL; r = r->next) {
-    send_to(cl, r->topic, r->data, r->qos, false, r->props);
+  while ((r = queued) != NULL) {  // 4.4: unacknowledged first, same ids
+    queued = r->next;
+    r->next = NULL;
+    if (r->dup) {
+      mqtt_send_publish(c, r->topic, r->data, r->qos, false, true, r->id,
+                        r->props);
+      track(cl, r);
+    } else {
+      send_to(cl, r->topic, r->data, r->qos, false, r->props);
+      free_mrets(r);
+    }
   }
-  free_mrets(queued);
   return true;
 }
 
@@ -613,6 +675,9 @@ bool mqtt_broker_packet(struct mg_connection *c, struct mqtt_state *st,
           ok = false;  // we granted no topic aliases
         }
         break;
+      case MQTT_CMD_PUBACK:
+        if (cl->inflight != NULL) acked(cl, m->id);
+        break;
       case MQTT_CMD_SUBSCRIBE:
         ok = on_subscribe(c, cl, m);
         break;
@@ -650,6 +715,7 @@ void mqtt_broker_publish(struct mg_connection *c, struct mqtt_state *st,
 }
 
 static void free_client(struct mqtt_client *cl) {
+  free_mrets(cl->inflight);
   free(cl->id.buf);
   free(cl->will_topic.buf);
   free(cl->will_msg.buf);
@@ -674,6 +740,11 @@ void mqtt_broker_closed(struct mg_connection *c, struct mqtt_state *st) {
       cl->id.buf = NULL;
       s->subs = subs;
       subs = NULL;
+      s->queue = cl->inflight;
+      s->tail = cl->inflight == NULL ? NULL : cl->itail;
+      s->nqueued = cl->ninflight;
+      s->next_id = cl->next_id;
+      cl->inflight = NULL;
       s->next = b->sessions;
       b->sessions = s;
     }
