@@ -113,13 +113,6 @@ EXPORT("mgw_mqtt_ping") void mgw_mqtt_ping(struct mg_connection *c, int pong) {
   mgw_leave();
 }
 
-// mg_mqtt_next_prop: the property goes to *prop; returns the next offset
-EXPORT("mgw_mqtt_next_prop")
-int mgw_mqtt_next_prop(struct mg_mqtt_message *m, struct mg_mqtt_prop *prop,
-                       int ofs) {
-  return (int) mg_mqtt_next_prop(m, prop, (size_t) ofs);
-}
-
 // The layouts src/mqtt.ts reads and writes (wasm/ABI.md)
 _Static_assert(offsetof(struct mg_mqtt_message, id) == 24, "mg_mqtt_message");
 _Static_assert(offsetof(struct mg_mqtt_message, ack) == 28, "mg_mqtt_message");
