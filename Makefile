@@ -10,7 +10,7 @@ CLANG   := clang-14
 # part of the WebAssembly build (driver.c plus one file of exports per protocol).
 CORE_SRC := $(sort $(filter-out vendor/mongoose/src/sock_posix.c,$(wildcard vendor/mongoose/src/*.c)))
 WASM_SRC := $(sort $(wildcard wasm/*.c))
-HDR     := vendor/mongoose/mongoose.h
+HDR     := vendor/mongoose/mongoose.h $(wildcard vendor/mongoose/src/*.h)  # + private headers
 CWARN   := -Wall -Wextra -Werror
 SAN     := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
 APT_PKGS := clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev wrk curl chromium \
