@@ -12,7 +12,7 @@ CORE_SRC := $(sort $(filter-out %_posix.c,$(wildcard vendor/mongoose/src/*.c)))
 # Native builds add the POSIX filesystem (mg_fs_posix); WebAssembly has wasm/fs.c
 FS_POSIX := vendor/mongoose/src/fs_posix.c
 WASM_SRC := $(sort $(wildcard wasm/*.c))
-HDR     := vendor/mongoose/mongoose.h
+HDR     := vendor/mongoose/mongoose.h $(wildcard vendor/mongoose/src/*.h)  # + private headers
 CWARN   := -Wall -Wextra -Werror
 SAN     := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
 APT_PKGS := clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev wrk curl chromium \

@@ -35,6 +35,34 @@ export { closeIdleConnections, IDLE_TIMEOUT_MS, request } from "./src/client.ts"
 export type { HttpResponse, RequestOptions } from "./src/client.ts";
 export { WsMessage } from "./src/ws.ts";
 export type { ServeOptions, UploadOptions } from "./src/static.ts";
+export {
+  MQTT_CMD_AUTH,
+  MQTT_CMD_CONNACK,
+  MQTT_CMD_CONNECT,
+  MQTT_CMD_DISCONNECT,
+  MQTT_CMD_PINGREQ,
+  MQTT_CMD_PINGRESP,
+  MQTT_CMD_PUBACK,
+  MQTT_CMD_PUBCOMP,
+  MQTT_CMD_PUBLISH,
+  MQTT_CMD_PUBREC,
+  MQTT_CMD_PUBREL,
+  MQTT_CMD_SUBACK,
+  MQTT_CMD_SUBSCRIBE,
+  MQTT_CMD_UNSUBACK,
+  MQTT_CMD_UNSUBSCRIBE,
+  MQTT_PROP,
+  mqttBroker,
+  MqttMessage,
+} from "./src/mqtt.ts";
+export type {
+  MqttBrokerOptions,
+  MqttConnectOptions,
+  MqttProperty,
+  MqttPubOptions,
+  MqttSubOptions,
+  MqttWill,
+} from "./src/mqtt.ts";
 export * from "./src/constants.ts";
 export * from "./src/json.ts";
 export * from "./src/rpc.ts";

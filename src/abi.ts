@@ -115,6 +115,16 @@ export interface WasmExports {
   mgw_stats(what: number): number;
   /** Milliseconds until the next C timer is due, -1 if none. */
   mgw_timer_next(): number;
+  /** `mg_mqtt_connect` with an options block (see wasm/mqtt.c); returns `c` or 0. */
+  mgw_mqtt_connect(url: number, h: number, evmask: number, blk: number, blen: number): number;
+  /** `mg_mqtt_listen`, or `mg_mqtt_broker` when `broker` is 1. */
+  mgw_mqtt_listen(url: number, h: number, evmask: number, broker: number): number;
+  /** 0 `mg_mqtt_pub` (returns the id), 1 sub, 2 unsub, 3 disconnect, 4 login. */
+  mgw_mqtt_op(c: number, what: number, blk: number): number;
+  /** `mg_mqtt_send_header`. */
+  mgw_mqtt_send_header(c: number, cmd: number, flags: number, len: number): void;
+  /** `mg_mqtt_ping` (`pong` 0) or `mg_mqtt_pong`. */
+  mgw_mqtt_ping(c: number, pong: number): void;
 }
 
 /** The `"mgw_host"` imports that depend on the Manager (see `wasm/ABI.md`). */

@@ -9,6 +9,17 @@ import { WEBSOCKET_OP_BINARY, WEBSOCKET_OP_TEXT } from "./constants.ts";
 import { HttpMessage, httpMessagePtr } from "./http.ts";
 import { consumeRecv, recvView } from "./net.ts";
 import { type ServeOptions, serveStatic, type UploadOptions, uploadStream } from "./static.ts";
+import {
+  mqttDisconnect,
+  mqttPing,
+  type MqttProperty,
+  mqttPub,
+  type MqttPubOptions,
+  mqttSendHeader,
+  mqttSub,
+  type MqttSubOptions,
+  mqttUnsub,
+} from "./mqtt.ts";
 
 /** What a Connection needs from its Manager. Internal. */
 export interface ConnectionHost {
@@ -80,6 +91,7 @@ function closedError(): Error {
 let createConnection: (host: ConnectionHost, c: number) => Connection;
 let killConnection: (conn: Connection, fetchId: boolean) => void;
 let connectionPtr: (conn: Connection) => [Abi, number];
+let getInternals: (conn: Connection) => { c: number; host: ConnectionHost };
 let setConnectionAddrs: (
   conn: Connection,
   remote: string | undefined,
@@ -142,6 +154,7 @@ export class Connection {
       conn.#c = 0;
     };
     connectionPtr = (conn) => [conn.#abi, conn.#c];
+    getInternals = (conn) => ({ c: conn.#c, host: conn.#host });
     setConnectionAddrs = (conn, remote, local) => {
       if (remote !== undefined) conn.#remote = remote;
       if (local !== undefined) conn.#local = local;
@@ -810,6 +823,100 @@ export class Connection {
   }
 
   /**
+   * MQTT: publishes `message` on `topic` (`mg_mqtt_pub`) and returns the
+   * packet id (0 for QoS 0). QoS 1 and 2 publishes are tracked until
+   * acknowledged (PUBACK; PUBREC, PUBREL, PUBCOMP) and resent if needed.
+   * Returns 0 on a closed connection. Throws RangeError for a bad QoS.
+   *
+   * @example
+   * ```ts
+   * const id = c.mqttPub("sensors/t1", JSON.stringify({ t: 21.5 }), { qos: 1 });
+   * ```
+   */
+  mqttPub(topic: string, message: string | Uint8Array, opts?: MqttPubOptions): number {
+    return mqttPub(this, topic, message, opts);
+  }
+
+  /**
+   * MQTT: subscribes to a topic filter (`mg_mqtt_sub`); the SUBACK arrives
+   * as `MG_EV_MQTT_CMD`.
+   *
+   * @example
+   * ```ts
+   * c.mqttSub("sensors/+/temperature", { qos: 1 });
+   * ```
+   */
+  mqttSub(topic: string, opts?: MqttSubOptions): void {
+    mqttSub(this, topic, opts);
+  }
+
+  /**
+   * MQTT: unsubscribes from a topic filter (`mg_mqtt_unsub`).
+   *
+   * @example
+   * ```ts
+   * c.mqttUnsub("sensors/#");
+   * ```
+   */
+  mqttUnsub(topic: string, opts?: MqttSubOptions): void {
+    mqttUnsub(this, topic, opts);
+  }
+
+  /**
+   * MQTT: sends a PINGREQ (`mg_mqtt_ping`; keepalive pings are automatic).
+   *
+   * @example
+   * ```ts
+   * c.mqttPing();
+   * ```
+   */
+  mqttPing(): void {
+    mqttPing(this, false);
+  }
+
+  /**
+   * MQTT: sends a PINGRESP (`mg_mqtt_pong`; a server answers PINGREQ
+   * automatically).
+   *
+   * @example
+   * ```ts
+   * c.mqttPong();
+   * ```
+   */
+  mqttPong(): void {
+    mqttPing(this, true);
+  }
+
+  /**
+   * MQTT: sends DISCONNECT (`mg_mqtt_disconnect`, with MQTT 5 properties if
+   * given) and closes the connection once it is sent.
+   *
+   * @example
+   * ```ts
+   * c.mqttDisconnect();
+   * ```
+   */
+  mqttDisconnect(props?: MqttProperty[]): void {
+    if (this.#c === 0) return;
+    mqttDisconnect(this, props);
+    this.drain();
+  }
+
+  /**
+   * MQTT: sends a fixed header (`mg_mqtt_send_header`): packet type, flags
+   * and remaining length; the rest of the packet follows with `send`.
+   *
+   * @example
+   * ```ts
+   * c.mqttSendHeader(MQTT_CMD_CONNACK, 0, 2);
+   * c.send(new Uint8Array([0, 0]));
+   * ```
+   */
+  mqttSendHeader(cmd: number, flags: number, len: number): void {
+    mqttSendHeader(this, cmd, flags, len);
+  }
+
+  /**
    * Closes the connection once its queued output is sent.
    *
    * @example
@@ -871,6 +978,11 @@ export function endConnection(conn: Connection, fetchId: boolean): void {
 /** Internal: the instance and C pointer of `conn` (0 once closed). */
 export function connInternals(conn: Connection): [Abi, number] {
   return connectionPtr(conn);
+}
+
+/** Internal: the C pointer (0 once closed) and the Manager side of `conn`. */
+export function connectionInternals(conn: Connection): { c: number; host: ConnectionHost } {
+  return getInternals(conn);
 }
 
 /** Internal: sets the cached addresses of `conn`. */

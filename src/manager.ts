@@ -19,6 +19,9 @@ import {
   MG_EV_ERROR,
   MG_EV_HTTP_HDRS,
   MG_EV_HTTP_MSG,
+  MG_EV_MQTT_CMD,
+  MG_EV_MQTT_MSG,
+  MG_EV_MQTT_OPEN,
   MG_EV_POLL,
   MG_EV_READ,
   MG_EV_SNTP_TIME,
@@ -44,6 +47,14 @@ import type {
   TlsOptions,
   WsConnectOptions,
 } from "./types.ts";
+import {
+  endMqttMessage,
+  mqttConnect,
+  type MqttConnectOptions,
+  mqttListen,
+  type MqttMessage,
+  newMqttMessage,
+} from "./mqtt.ts";
 import { endWsMessage, newWsMessage, type WsMessage } from "./ws.ts";
 import {
   applyLimits,
@@ -137,6 +148,30 @@ export class Timer {
 }
 
 let timerCancel: (mgr: Manager, tid: number) => void;
+let openConn: (
+  mgr: Manager,
+  url: string,
+  handler: EventHandler | undefined,
+  opts: ListenOptions | undefined,
+  listen: boolean,
+  open: (abi: Abi, h: number, mask: number) => number,
+) => Connection;
+
+/**
+ * Internal (protocol modules such as src/mqtt.ts): opens a listener
+ * (`listen`) or an outbound connection with the export call `open(abi, h,
+ * mask)`, which returns the C connection or 0.
+ */
+export function openConnection(
+  mgr: Manager,
+  url: string,
+  handler: EventHandler | undefined,
+  opts: ListenOptions | undefined,
+  listen: boolean,
+  open: (abi: Abi, h: number, mask: number) => number,
+): Connection {
+  return openConn(mgr, url, handler, opts, listen, open);
+}
 
 interface DenoSignals {
   addSignalListener(sig: string, fn: () => void): void;
@@ -208,6 +243,8 @@ export class Manager {
 
   static {
     timerCancel = (mgr, tid) => mgr.#timerCancel(tid);
+    openConn = (mgr, url, handler, opts, listen, open) =>
+      mgr.#open(url, handler, opts, listen, open);
   }
 
   /**
@@ -530,6 +567,49 @@ export class Manager {
   }
 
   /**
+   * Opens an MQTT client connection (`mg_mqtt_connect`) to an `mqtt://` or
+   * `mqtts://` URL (TLS is the runtime's) and logs in with `opts` (client id,
+   * user, password, will, keepalive with automatic PINGREQ, clean session,
+   * version 4 or 5). The handler gets `MG_EV_MQTT_OPEN` with the CONNACK
+   * return code (0: accepted), `MG_EV_MQTT_MSG` (an {@link MqttMessage}) for
+   * every PUBLISH received (QoS 1 and 2 are acknowledged automatically) and
+   * `MG_EV_MQTT_CMD` for every packet. Unacknowledged QoS 1/2 publishes are
+   * resent after `retransmitMs`, and by a new connection given `resend`.
+   *
+   * @example
+   * ```ts
+   * mgr.mqttConnect("mqtt://127.0.0.1:1883", { clientId: "dev1" }, (c, ev, data) => {
+   *   if (ev === MG_EV_MQTT_OPEN) c.mqttSub("cmd/#", { qos: 1 });
+   *   if (ev === MG_EV_MQTT_MSG) console.log((data as MqttMessage).text);
+   * });
+   * ```
+   */
+  mqttConnect(url: string, opts?: MqttConnectOptions, handler?: EventHandler): Connection {
+    return mqttConnect(this, url, opts, handler);
+  }
+
+  /**
+   * Listens for MQTT clients (`mg_mqtt_listen`): the handler gets
+   * `MG_EV_MQTT_CMD` for every packet (answer CONNECT, SUBSCRIBE… yourself
+   * with `c.mqttSendHeader` and `c.send`) and `MG_EV_MQTT_MSG` for PUBLISH
+   * (acknowledged automatically). For a ready broker use {@link mqttBroker}.
+   *
+   * @example
+   * ```ts
+   * mgr.mqttListen("mqtt://127.0.0.1:0", (c, ev, data) => {
+   *   const m = data as MqttMessage;
+   *   if (ev === MG_EV_MQTT_CMD && m.cmd === MQTT_CMD_CONNECT) {
+   *     c.mqttSendHeader(MQTT_CMD_CONNACK, 0, 2);
+   *     c.send(new Uint8Array([0, 0]));
+   *   }
+   * });
+   * ```
+   */
+  mqttListen(url: string, handler?: EventHandler, opts?: ListenOptions): Connection {
+    return mqttListen(this, url, handler, opts, false);
+  }
+
+  /**
    * Calls `fn` after `ms` milliseconds (every `ms` with `repeat`; also right
    * away with `runNow`). Returns a {@link Timer} to cancel it. Timers are C
    * timers (`mg_timer_add`) of this Manager, freed by {@link Manager.close}.
@@ -760,6 +840,44 @@ export class Manager {
   }
 
   // ---- internals ------------------------------------------------------------
+
+  #open(
+    url: string,
+    handler: EventHandler | undefined,
+    opts: ListenOptions | undefined,
+    listen: boolean,
+    open: (abi: Abi, h: number, mask: number) => number,
+  ): Connection {
+    this.#check();
+    const h = this.#addHandler(handler, opts);
+    let c: number;
+    this.#lastListen.c = 0;
+    this.#backend.lastError = "";
+    try {
+      c = open(this.#abi, h, this.#cmask(h));
+    } catch (e) {
+      if (e instanceof TypeError || e instanceof RangeError) {
+        this.#freeHandler(h);
+        throw e;
+      }
+      throw this.#fail(e);
+    }
+    if (!listen) return this.#outbound(c, h, url);
+    if (c === 0) {
+      this.#freeHandler(h);
+      const why = this.#backend.lastError;
+      throw new Error(`cannot listen on ${url}${why ? `: ${why}` : ""}`);
+    }
+    const conn = this.#conn(c);
+    if (this.#lastListen.c === c) {
+      const hid = this.#lastListen.hid;
+      this.#listenerHid.set(c, hid);
+      const local = this.#backend.localAddr(hid);
+      if (local !== null) setAddrs(conn, undefined, local);
+    }
+    this.#pollSoon(); // C may have added timers
+    return conn;
+  }
 
   #check(): void {
     if (this.#fatal !== undefined) {
@@ -992,7 +1110,16 @@ export class Manager {
         let data: unknown = undefined;
         let hm: HttpMessage | undefined;
         let wm: WsMessage | undefined;
+        let mm: MqttMessage | undefined;
         switch (ev) {
+          case MG_EV_MQTT_CMD:
+          case MG_EV_MQTT_MSG:
+            data = mm = newMqttMessage(abi, evd);
+            break;
+          case MG_EV_MQTT_OPEN:
+            abi.mem();
+            data = abi.dv.getInt32(evd, true);
+            break;
           case MG_EV_HTTP_MSG:
           case MG_EV_HTTP_HDRS:
           case MG_EV_WS_OPEN:
@@ -1032,6 +1159,7 @@ export class Manager {
           this.#depth--;
           if (hm !== undefined) endHttpMessage(hm);
           if (wm !== undefined) endWsMessage(wm);
+          if (mm !== undefined) endMqttMessage(mm);
         }
         // A trap inside the handler's calls (even if the handler caught it)
         // must unwind the C frames below us.

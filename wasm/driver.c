@@ -435,3 +435,12 @@ void mgw_ws_close(struct mg_connection *c, int code, const char *reason,
   mg_ws_close(c, (uint16_t) code, reason, (size_t) rlen);
   LEAVE();
 }
+
+// ---- For the export files of other modules (wasm/<area>.c) ---------------------
+// The C handler that forwards events of JS handler id h (events in mask, -1
+// all) to the host; NULL for h <= 0 (a C-only connection)
+mg_event_handler_t mgw_js_handler(int h, int mask) {
+  if (h <= 0) return NULL;
+  set_handler(NULL, h, mask);
+  return js_handler;
+}

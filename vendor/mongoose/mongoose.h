@@ -505,7 +505,137 @@ size_t mg_http_next_multipart(struct mg_str body, size_t ofs,
 
 
 // ---- MQTT 3.1.1 and 5 -------------------------------------------------------
-// (section reserved; declarations follow here)
+// Packet types (MQTT 3.1.1 2.2.1, MQTT 5 2.1.2)
+#define MQTT_CMD_CONNECT 1
+#define MQTT_CMD_CONNACK 2
+#define MQTT_CMD_PUBLISH 3
+#define MQTT_CMD_PUBACK 4
+#define MQTT_CMD_PUBREC 5
+#define MQTT_CMD_PUBREL 6
+#define MQTT_CMD_PUBCOMP 7
+#define MQTT_CMD_SUBSCRIBE 8
+#define MQTT_CMD_SUBACK 9
+#define MQTT_CMD_UNSUBSCRIBE 10
+#define MQTT_CMD_UNSUBACK 11
+#define MQTT_CMD_PINGREQ 12
+#define MQTT_CMD_PINGRESP 13
+#define MQTT_CMD_DISCONNECT 14
+#define MQTT_CMD_AUTH 15
+
+// MQTT 5 property identifiers (MQTT 5 2.2.2.2)
+enum {
+  MQTT_PROP_PAYLOAD_FORMAT_INDICATOR = 0x01,
+  MQTT_PROP_MESSAGE_EXPIRY_INTERVAL = 0x02,
+  MQTT_PROP_CONTENT_TYPE = 0x03,
+  MQTT_PROP_RESPONSE_TOPIC = 0x08,
+  MQTT_PROP_CORRELATION_DATA = 0x09,
+  MQTT_PROP_SUBSCRIPTION_IDENTIFIER = 0x0B,
+  MQTT_PROP_SESSION_EXPIRY_INTERVAL = 0x11,
+  MQTT_PROP_ASSIGNED_CLIENT_IDENTIFIER = 0x12,
+  MQTT_PROP_SERVER_KEEP_ALIVE = 0x13,
+  MQTT_PROP_AUTHENTICATION_METHOD = 0x15,
+  MQTT_PROP_AUTHENTICATION_DATA = 0x16,
+  MQTT_PROP_REQUEST_PROBLEM_INFORMATION = 0x17,
+  MQTT_PROP_WILL_DELAY_INTERVAL = 0x18,
+  MQTT_PROP_REQUEST_RESPONSE_INFORMATION = 0x19,
+  MQTT_PROP_RESPONSE_INFORMATION = 0x1A,
+  MQTT_PROP_SERVER_REFERENCE = 0x1C,
+  MQTT_PROP_REASON_STRING = 0x1F,
+  MQTT_PROP_RECEIVE_MAXIMUM = 0x21,
+  MQTT_PROP_TOPIC_ALIAS_MAXIMUM = 0x22,
+  MQTT_PROP_TOPIC_ALIAS = 0x23,
+  MQTT_PROP_MAXIMUM_QOS = 0x24,
+  MQTT_PROP_RETAIN_AVAILABLE = 0x25,
+  MQTT_PROP_USER_PROPERTY = 0x26,
+  MQTT_PROP_MAXIMUM_PACKET_SIZE = 0x27,
+  MQTT_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE = 0x28,
+  MQTT_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE = 0x29,
+  MQTT_PROP_SHARED_SUBSCRIPTION_AVAILABLE = 0x2A
+};
+
+// MQTT 5 property data types (MQTT 5 1.5)
+enum {
+  MQTT_PROP_TYPE_BYTE,          // iv
+  MQTT_PROP_TYPE_STRING,        // val
+  MQTT_PROP_TYPE_STRING_PAIR,   // key, val
+  MQTT_PROP_TYPE_BINARY_DATA,   // val
+  MQTT_PROP_TYPE_VARIABLE_INT,  // iv
+  MQTT_PROP_TYPE_INT,           // iv (four bytes)
+  MQTT_PROP_TYPE_SHORT          // iv (two bytes)
+};
+
+// mg_mqtt_parse() results
+enum { MQTT_OK, MQTT_INCOMPLETE, MQTT_MALFORMED };
+
+struct mg_mqtt_prop {
+  uint8_t id;         // MQTT_PROP_*
+  uint32_t iv;        // integer value (BYTE, SHORT, INT, VARIABLE_INT)
+  struct mg_str key;  // user property name
+  struct mg_str val;  // string or binary value
+};
+
+struct mg_mqtt_opts {
+  struct mg_str user;          // user name, may be empty
+  struct mg_str pass;          // password, may be empty
+  struct mg_str client_id;     // client id (empty: a random one)
+  struct mg_str topic;         // topic (pub, sub, unsub; CONNECT: will topic)
+  struct mg_str message;       // message (pub; CONNECT: will message)
+  uint8_t qos;                 // QoS (pub, sub; CONNECT: will QoS)
+  uint8_t version;             // 4 (3.1.1) or 5; 0 means 4
+  uint16_t keepalive;          // keepalive in seconds (CONNECT)
+  uint16_t retransmit_id;      // pub: resend with this id and the DUP flag
+  bool retain;                 // pub: retain; CONNECT: will retain
+  bool clean;                  // CONNECT: clean session
+  struct mg_mqtt_prop *props;  // MQTT 5 properties of the packet
+  size_t num_props;
+  struct mg_mqtt_prop *will_props;  // CONNECT: MQTT 5 will properties
+  size_t num_will_props;
+};
+
+struct mg_mqtt_message {
+  struct mg_str topic;  // PUBLISH topic
+  struct mg_str data;   // PUBLISH payload (CONNECT, SUBSCRIBE, UNSUBSCRIBE,
+                        // SUBACK, UNSUBACK: the rest of the packet)
+  struct mg_str dgram;  // the whole packet
+  uint16_t id;          // packet identifier, 0 if none
+  uint8_t cmd;          // MQTT_CMD_*
+  uint8_t qos;          // PUBLISH QoS
+  uint8_t ack;          // CONNACK return code; MQTT 5 reason code
+  size_t props_start;   // MQTT 5: offset of the properties in dgram
+  size_t props_size;    // MQTT 5: their size in bytes
+};
+
+#ifndef MG_MQTT_BROKER_MAX_RETAINED
+#define MG_MQTT_BROKER_MAX_RETAINED 100000  // retained messages a broker keeps
+#endif
+
+struct mg_connection *mg_mqtt_connect(struct mg_mgr *, const char *url,
+                                      const struct mg_mqtt_opts *opts,
+                                      mg_event_handler_t fn, void *fn_data);
+struct mg_connection *mg_mqtt_listen(struct mg_mgr *mgr, const char *url,
+                                     mg_event_handler_t fn, void *fn_data);
+void mg_mqtt_login(struct mg_connection *c, const struct mg_mqtt_opts *opts);
+uint16_t mg_mqtt_pub(struct mg_connection *c, const struct mg_mqtt_opts *opts);
+void mg_mqtt_sub(struct mg_connection *, const struct mg_mqtt_opts *opts);
+void mg_mqtt_unsub(struct mg_connection *, const struct mg_mqtt_opts *opts);
+int mg_mqtt_parse(const uint8_t *buf, size_t len, uint8_t version,
+                  struct mg_mqtt_message *m);
+void mg_mqtt_send_header(struct mg_connection *, uint8_t cmd, uint8_t flags,
+                         uint32_t len);
+void mg_mqtt_ping(struct mg_connection *);
+void mg_mqtt_pong(struct mg_connection *);
+void mg_mqtt_disconnect(struct mg_connection *, const struct mg_mqtt_opts *);
+size_t mg_mqtt_next_prop(struct mg_mqtt_message *, struct mg_mqtt_prop *,
+                         size_t ofs);
+// wasmgoose extensions: the type of a property id (MQTT_PROP_TYPE_*, -1 if
+// unknown), topic filter matching (MQTT 4.7, '$' topics not matched by a
+// leading wildcard), and a ready broker on `url` (subscriptions with + and #,
+// retained messages, QoS 0/1 delivery, wills, keepalive expiry, clean and
+// persistent sessions); fn still sees every event of its connections.
+int mg_mqtt_prop_type(uint8_t id);
+bool mg_mqtt_match(struct mg_str topic, struct mg_str filter);
+struct mg_connection *mg_mqtt_broker(struct mg_mgr *mgr, const char *url,
+                                     mg_event_handler_t fn, void *fn_data);
 
 
 
