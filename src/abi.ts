@@ -82,6 +82,14 @@ export interface WasmExports {
   mgw_ws_frame(c: number, ptr: number, len: number, op: number, fin: number): number;
   /** `mg_ws_close` with a status code (0: none) and a reason. */
   mgw_ws_close(c: number, code: number, reason: number, rlen: number): void;
+  /** `mg_http_chunked_start` (`sse` 0) or `mg_http_sse_start` (`sse` 1). */
+  mgw_chunk_start(c: number, status: number, hdrs: number, hlen: number, sse: number): void;
+  /** `mg_http_write_chunk`; an empty chunk ends the response. */
+  mgw_chunk(c: number, ptr: number, len: number): void;
+  /** `mg_http_sse`: `event` and `id` NUL-terminated or 0, `retry` < 0 for none. */
+  mgw_sse(c: number, event: number, id: number, data: number, dlen: number, retry: number): void;
+  /** `mg_ws_upgrade` from a copy of the request head; returns 1 if it parsed. */
+  mgw_ws_upgrade_head(c: number, req: number, rlen: number, hdrs: number, hlen: number): number;
 }
 
 /** The `"mgw_host"` imports that depend on the Manager (see `wasm/ABI.md`). */

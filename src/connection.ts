@@ -7,6 +7,7 @@
 import { type Abi, encoder } from "./abi.ts";
 import { WEBSOCKET_OP_BINARY, WEBSOCKET_OP_TEXT } from "./constants.ts";
 import { HttpMessage, httpMessagePtr } from "./http.ts";
+import { chunkStart, chunkWrite, type SseMessage, sseWrite, wsUpgradeHead } from "./chunk.ts";
 
 /** What a Connection needs from its Manager. Internal. */
 export interface ConnectionHost {
@@ -75,6 +76,7 @@ function closedError(): Error {
   return new Error("connection closed");
 }
 
+let upgradeFromHead: (conn: Connection, head: string, headers: string) => boolean;
 let createConnection: (host: ConnectionHost, c: number) => Connection;
 let killConnection: (conn: Connection, fetchId: boolean) => void;
 let setConnectionAddrs: (
@@ -604,6 +606,110 @@ export class Connection {
   }
 
   /**
+   * Starts a chunked response: the status line, `headers` and
+   * `Transfer-Encoding: chunked`; send the body with {@link Connection.chunk}
+   * and end it with an empty chunk. Throws TypeError for a header name or
+   * value with CR, LF or NUL.
+   *
+   * @example
+   * ```ts
+   * c.startChunked(200, { "Content-Type": "text/plain" });
+   * c.chunk("hello, ");
+   * c.chunk("world\n");
+   * c.chunk(""); // the end
+   * ```
+   */
+  startChunked(status = 200, headers?: Record<string, string>): void {
+    this.#startChunked(status, headers, false);
+  }
+
+  /**
+   * Sends one chunk of a chunked (or SSE) response (`mg_http_write_chunk`);
+   * an empty chunk ends the response and lets the next pipelined request in.
+   *
+   * @example
+   * ```ts
+   * c.chunk(new Uint8Array([1, 2, 3]));
+   * c.chunk("");
+   * ```
+   */
+  chunk(data: string | Uint8Array): void {
+    const c = this.#c;
+    if (c === 0) throw closedError();
+    try {
+      chunkWrite(this.#abi, c, data);
+    } catch (e) {
+      throw this.#host.fail(e);
+    }
+  }
+
+  /**
+   * Starts a Server-Sent Events stream: `200`, `Content-Type:
+   * text/event-stream`, `Cache-Control: no-cache`, `headers`, chunked. Send
+   * events with {@link Connection.sse}; end with `chunk("")`.
+   *
+   * @example
+   * ```ts
+   * c.startSse();
+   * c.sse({ data: "hello" });
+   * ```
+   */
+  startSse(headers?: Record<string, string>): void {
+    this.#startChunked(200, headers, true);
+  }
+
+  /**
+   * Sends one Server-Sent Event as one chunk: `event:`, `id:`, `retry:` when
+   * given, and one `data:` line per line of `data` (CRLF, CR and LF all end a
+   * line). Throws TypeError if `event` or `id` contains CR, LF or NUL,
+   * RangeError for a `retry` that is not a non-negative integer.
+   *
+   * @example
+   * ```ts
+   * c.sse({ event: "update", data: "line 1\nline 2", id: "42", retry: 3000 });
+   * ```
+   */
+  sse(msg: SseMessage): void {
+    const c = this.#c;
+    if (c === 0) throw closedError();
+    const abi = this.#abi;
+    try {
+      sseWrite(abi, c, msg);
+    } catch (e) {
+      if (e instanceof TypeError || e instanceof RangeError) throw e;
+      throw this.#host.fail(e);
+    }
+  }
+
+  #startChunked(status: number, headers: Record<string, string> | undefined, sse: boolean): void {
+    const c = this.#c;
+    if (c === 0) throw closedError();
+    let hb: Uint8Array | undefined;
+    let hs = "";
+    if (headers !== undefined) {
+      if (Object.isFrozen(headers)) hb = frozenBlock(headers);
+      else hs = headerBlock(headers);
+    }
+    try {
+      chunkStart(this.#abi, c, status, hb, hs, sse);
+    } catch (e) {
+      throw this.#host.fail(e);
+    }
+  }
+
+  static {
+    upgradeFromHead = (conn, head, headers) => {
+      const c = conn.#c;
+      if (c === 0) throw closedError();
+      try {
+        return wsUpgradeHead(conn.#abi, c, head, headers);
+      } catch (e) {
+        throw conn.#host.fail(e);
+      }
+    };
+  }
+
+  /**
    * Closes the connection once its queued output is sent.
    *
    * @example
@@ -647,6 +753,14 @@ function isSendableCloseCode(code: number): boolean {
   if (!Number.isInteger(code)) return false;
   return code === 0 || (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
     (code >= 3000 && code <= 4999);
+}
+
+/**
+ * Internal (serve): upgrades `conn` to WebSocket from a copy of the request
+ * head (`headers`: extra response header lines); false if it did not parse.
+ */
+export function wsUpgradeFromHead(conn: Connection, head: string, headers: string): boolean {
+  return upgradeFromHead(conn, head, headers);
 }
 
 /** Internal: creates a Connection for the C pointer `c`. */

@@ -138,6 +138,14 @@ void mg_mgr_poll(struct mg_mgr *mgr, int ms) {
     s_depth--;                                  \
   } while (0)
 
+// The same, for the exports in the other wasm/*.c files
+void mgw_enter(void) {
+  ENTER();
+}
+void mgw_leave(void) {
+  LEAVE();
+}
+
 // Events of connections owned by a JS handler cross into the host
 static void js_handler(struct mg_connection *c, int ev, void *ev_data) {
   size_t h = (size_t) (uintptr_t) c->fn_data;
