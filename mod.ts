@@ -32,6 +32,16 @@ export { Connection } from "./src/connection.ts";
 export { HttpMessage } from "./src/http.ts";
 export { WsMessage } from "./src/ws.ts";
 export * from "./src/constants.ts";
+export { serve, ServeWebSocket, upgradeWebSocket } from "./src/serve.ts";
+export type {
+  HttpServer,
+  NetAddr,
+  ServeHandler,
+  ServeHandlerInfo,
+  ServeOptions,
+  UpgradeWebSocketOptions,
+} from "./src/serve.ts";
+export type { SseMessage } from "./src/chunk.ts";
 export type {
   EventData,
   EventHandler,
