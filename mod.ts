@@ -42,6 +42,16 @@ export type {
   UpgradeWebSocketOptions,
 } from "./src/serve.ts";
 export type { SseMessage } from "./src/chunk.ts";
+export { EventRouter, parseMultipart, parseVars, Router, RouteTable } from "./src/router.ts";
+export type {
+  EventRouteContext,
+  EventRouteHandler,
+  MultipartPart,
+  Params,
+  RouteContext,
+  RouteHandler,
+  RouteMatch,
+} from "./src/router.ts";
 export type {
   EventData,
   EventHandler,
