@@ -26,6 +26,7 @@ const F_CLOSING = 1 << 3;
 const F_DRAINING = 1 << 4;
 const F_FULL = 1 << 5;
 const F_WEBSOCKET = 1 << 7;
+const F_EOF = 1 << 10;
 
 /** Largest payload of a WebSocket control frame (RFC 6455 5.5). */
 const MAX_CONTROL = 125;
@@ -297,6 +298,20 @@ export class Connection {
    */
   get isWebsocket(): boolean {
     return this.#c !== 0 && (this.#info(1) & F_WEBSOCKET) !== 0;
+  }
+
+  /**
+   * Whether the peer has closed its sending side (end of input). An HTTP
+   * request being answered keeps the connection open until its response is
+   * sent (a half-closed client may still read it).
+   *
+   * @example
+   * ```ts
+   * if (c.isEof) console.log("the client sends nothing more");
+   * ```
+   */
+  get isEof(): boolean {
+    return this.#c !== 0 && (this.#info(1) & F_EOF) !== 0;
   }
 
   /**

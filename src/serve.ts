@@ -149,6 +149,8 @@ export interface UpgradeWebSocketOptions {
 const SEND_HWM = 256 * 1024;
 /** ... and below which it goes on. */
 const SEND_LWM = 64 * 1024;
+/** How often clients of handlers in progress are checked for EOF. */
+const EOF_CHECK_MS = 50;
 
 const TEXT_500: Record<string, string> = Object.freeze({ "Content-Type": "text/plain" });
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -312,6 +314,7 @@ class Server implements HttpServer {
   #onError: (error: unknown) => Response | Promise<Response>;
   #conns = new Set<Connection>();
   #inflight = 0;
+  #eofTimer: ReturnType<typeof setInterval> | undefined;
   #stopping = false;
   #resolveFinished!: () => void;
   #scheme: string;
@@ -437,7 +440,27 @@ class Server implements HttpServer {
   #done(p: Pending): void {
     p.finish();
     this.#inflight--;
+    if (this.#inflight === 0 && this.#eofTimer !== undefined) {
+      clearInterval(this.#eofTimer);
+      this.#eofTimer = undefined;
+    }
     if (this.#stopping) this.#maybeFinish();
+  }
+
+  /**
+   * While handlers run, checks every EOF_CHECK_MS whether their clients
+   * went away: a client that closed its side aborts the request's signal
+   * (the response, if any, is still sent: a half-closed client may read it).
+   */
+  #watchEof(): void {
+    if (this.#eofTimer !== undefined) return;
+    this.#eofTimer = setInterval(() => {
+      for (const c of this.#conns) {
+        const p = (c.userdata as ConnState | undefined)?.pending;
+        if (p === undefined || p.done || p.ac.signal.aborted || !c.isAlive) continue;
+        if (c.isEof) p.ac.abort(new DOMException("the client closed the connection", "AbortError"));
+      }
+    }, EOF_CHECK_MS);
   }
 
   #request(c: Connection, hm: HttpMessage): void {
@@ -484,6 +507,7 @@ class Server implements HttpServer {
     if (res instanceof Response) {
       this.#respond(c, st, p, res, req);
     } else {
+      this.#watchEof();
       Promise.resolve(res).then(
         (r) => this.#respond(c, st, p, r, req),
         (e) => this.#fail(c, st, p, e, req),

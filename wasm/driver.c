@@ -335,7 +335,7 @@ EXPORT("mgw_info") int mgw_info(struct mg_connection *c, int what) {
       return c->is_listening | c->is_client << 1 | c->is_accepted << 2 |
              c->is_closing << 3 | c->is_draining << 4 | c->is_full << 5 |
              c->is_resp << 6 | c->is_websocket << 7 | c->is_udp << 8 |
-             c->is_tls << 9;
+             c->is_tls << 9 | c->is_eof << 10;
     case 2:
       return (int) c->recv.len;
     case 3:
