@@ -14,6 +14,7 @@ import { MG_EV_HTTP_MSG } from "./constants.ts";
 import type { HttpMessage } from "./http.ts";
 import { Manager } from "./manager.ts";
 import { encoder } from "./abi.ts";
+import { serveApp } from "./app.ts";
 
 /**
  * The default listening URL of the CLI.
@@ -33,7 +34,7 @@ export const DEFAULT_URL = "http://0.0.0.0:8000";
  * console.log(USAGE);
  * ```
  */
-export const USAGE: string = `Usage: wasmgoose [--listen URL] [--help]
+export const USAGE: string = `Usage: wasmgoose [--listen URL] [--app MODULE] [--help]
 
 Serves {"message":"Hello, World!"} on GET / (404 {"error":"Not Found"} elsewhere)
 with the Mongoose HTTP server compiled to WebAssembly.
@@ -41,6 +42,8 @@ with the Mongoose HTTP server compiled to WebAssembly.
 Options:
   -l, --listen URL   address to serve on (default ${DEFAULT_URL});
                      port 0 picks a free port
+  --app MODULE       serve the fetch() of MODULE's default export
+                     (export default { fetch }, e.g. a Hono app) instead
   -h, --help         show this help and exit
 
 Stop with Ctrl-C (SIGINT) or SIGTERM.`;
@@ -66,6 +69,7 @@ function hello(c: Connection, _ev: number, data: unknown): void {
 interface CliOptions {
   listen: string;
   help: boolean;
+  app?: string;
 }
 
 /** Parses `args`; returns an error message for bad ones. */
@@ -83,6 +87,10 @@ function parseArgs(args: string[]): CliOptions | string {
       const v = a.slice(9);
       if (v === "") return "--listen needs a URL";
       opts.listen = v;
+    } else if (a === "--app" || a.startsWith("--app=")) {
+      const v = a === "--app" ? args[++i] : a.slice(6);
+      if (v === undefined || v === "") return "--app needs a module";
+      opts.app = v;
     } else {
       return `unknown argument: ${a}`;
     }
@@ -109,6 +117,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  if (opts.app !== undefined) return await serveApp(opts.app, opts.listen);
   const mgr = new Manager();
   let lsn: Connection;
   try {
