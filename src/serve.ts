@@ -21,6 +21,7 @@ import type { HttpMessage } from "./http.ts";
 import { Manager } from "./manager.ts";
 import type { ListenOptions } from "./types.ts";
 import type { WsMessage } from "./ws.ts";
+import { ServeRequest } from "./request.ts";
 
 /**
  * A network address, as in `Deno.NetAddr`.
@@ -165,12 +166,12 @@ const EVENTS = [
 
 /** One request in progress. */
 class Pending {
-  ac: AbortController;
+  req: ServeRequest;
   done = false;
   #resolve: (() => void) | undefined;
   #completed: Promise<void> | undefined;
-  constructor(ac: AbortController) {
-    this.ac = ac;
+  constructor(req: ServeRequest) {
+    this.req = req;
   }
   get completed(): Promise<void> {
     if (this.#completed === undefined) {
@@ -216,7 +217,6 @@ interface ReqSlot {
   st: ConnState;
 }
 
-const requests = new WeakMap<Request, ReqSlot>();
 const upgrades = new WeakMap<Response, { socket: ServeWebSocket; req: Request }>();
 
 /** "ip:port" / "[ip6]:port" into a NetAddr. */
@@ -237,6 +237,50 @@ function responseHeaders(h: Headers): Record<string, string> {
   for (const [name, value] of h) {
     if (name === "content-length" || name === "transfer-encoding") continue;
     // Repeated names (set-cookie): keep them apart with a case variant
+    let key = name;
+    for (let n = 0; key in r; n++) key = varyCase(name, n);
+    r[key] = value;
+  }
+  return r;
+}
+
+interface InnerResponse {
+  body: { source: unknown } | null | undefined;
+  headerList?: unknown;
+}
+
+/** The internal slot of a Response holding its body and headers, if found. */
+let innerSym: symbol | null | undefined;
+
+function innerOf(res: Response): InnerResponse | undefined {
+  if (innerSym === undefined) {
+    innerSym = null;
+    for (const sym of Object.getOwnPropertySymbols(res)) {
+      const v = (res as unknown as Record<symbol, unknown>)[sym];
+      if (v !== null && typeof v === "object" && "body" in v && "status" in v) {
+        const b = (v as InnerResponse).body;
+        if (b === null || (typeof b === "object" && "source" in b)) {
+          innerSym = sym;
+          break;
+        }
+      }
+    }
+  }
+  if (innerSym === null) return undefined;
+  const v = (res as unknown as Record<symbol, unknown>)[innerSym];
+  if (v === null || typeof v !== "object") return undefined;
+  const b = (v as InnerResponse).body;
+  if (b !== null && (typeof b !== "object" || !("source" in b))) return undefined;
+  return v as InnerResponse;
+}
+
+/** Response headers from a list of [name, value] pairs. */
+function pairHeaders(list: unknown[]): Record<string, string> {
+  const r: Record<string, string> = {};
+  for (let i = 0; i < list.length; i++) {
+    const [name, value] = list[i] as [string, string];
+    const lower = name.toLowerCase();
+    if (lower === "content-length" || lower === "transfer-encoding") continue;
     let key = name;
     for (let n = 0; key in r; n++) key = varyCase(name, n);
     r[key] = value;
@@ -416,7 +460,7 @@ class Server implements HttpServer {
           const p = st.pending;
           if (p !== undefined && !p.done) {
             st.pending = undefined;
-            p.ac.abort(new DOMException("the client closed the connection", "AbortError"));
+            p.req._abort(new DOMException("the client closed the connection", "AbortError"));
             this.#done(p);
           }
           const d = st.drain;
@@ -457,8 +501,10 @@ class Server implements HttpServer {
     this.#eofTimer = setInterval(() => {
       for (const c of this.#conns) {
         const p = (c.userdata as ConnState | undefined)?.pending;
-        if (p === undefined || p.done || p.ac.signal.aborted || !c.isAlive) continue;
-        if (c.isEof) p.ac.abort(new DOMException("the client closed the connection", "AbortError"));
+        if (p === undefined || p.done || p.req._aborted || !c.isAlive) continue;
+        if (c.isEof) {
+          p.req._abort(new DOMException("the client closed the connection", "AbortError"));
+        }
       }
     }, EOF_CHECK_MS);
   }
@@ -479,24 +525,17 @@ class Server implements HttpServer {
     const q = hm.query;
     const host = hm.header("host") ?? this.#lsn.localAddr;
     const url = this.#scheme + "://" + host + hm.uri + (q.length > 0 ? "?" + q : "");
-    const headers = new Headers(hm.headers());
-    const ac = new AbortController();
-    let body: Uint8Array<ArrayBuffer> | null = null;
+    let body: Uint8Array | null = null;
     if (method !== "GET" && method !== "HEAD") {
       const b = hm.body;
-      if (b.length > 0) body = b.slice() as Uint8Array<ArrayBuffer>;
+      if (b.length > 0) body = b.slice();
     }
-    let req: Request;
-    try {
-      req = new Request(url, { method, headers, body, signal: ac.signal });
-    } catch (e) {
-      c.reply(400, `Bad Request: ${e instanceof Error ? e.message : String(e)}\n`, TEXT_500);
-      return;
-    }
-    const p = new Pending(ac);
+    const sreq = new ServeRequest(method, url, hm.headers(), body);
+    const req = sreq as unknown as Request;
+    const p = new Pending(sreq);
     st.pending = p;
     this.#inflight++;
-    requests.set(req, { conn: c, st });
+    sreq._slot = { conn: c, st };
     let res: Response | Promise<Response>;
     try {
       res = this.#handler(req, new Info(c, p));
@@ -556,7 +595,21 @@ class Server implements HttpServer {
       this.#upgrade(c, st, p, up.socket, up.req);
       return;
     }
-    const hdrs = responseHeaders(res.headers);
+    // Fast path: the runtime's own record of the response (Deno and undici
+    // keep the header list and the body's source in one internal object),
+    // so a string or bytes body goes out without a stream read.
+    const inner = res.bodyUsed ? undefined : innerOf(res);
+    const list = inner?.headerList;
+    const hdrs = Array.isArray(list) ? pairHeaders(list) : responseHeaders(res.headers);
+    if (inner !== undefined) {
+      const b = inner.body;
+      const src = b === null || b === undefined ? null : b.source;
+      if (b === null || typeof src === "string" || src instanceof Uint8Array) {
+        c.reply(res.status, b === null ? undefined : src as string | Uint8Array, hdrs);
+        this.#finish(st, p);
+        return;
+      }
+    }
     if (res.body === null) {
       c.reply(res.status, undefined, hdrs);
       this.#finish(st, p);
@@ -901,7 +954,7 @@ export function upgradeWebSocket(
   req: Request,
   options?: UpgradeWebSocketOptions,
 ): { socket: ServeWebSocket; response: Response } {
-  const slot = requests.get(req);
+  const slot = req instanceof ServeRequest ? req._slot as ReqSlot | undefined : undefined;
   if (slot === undefined) {
     throw new TypeError("upgradeWebSocket() needs a request of serve()");
   }

@@ -68,7 +68,7 @@ function runCli(argv: string[]): Promise<{ code: number | null; out: string }> {
     let out = "";
     proc.stdout.on("data", (d: Uint8Array) => (out += new TextDecoder().decode(d)));
     proc.stderr.on("data", (d: Uint8Array) => (out += new TextDecoder().decode(d)));
-    proc.once("exit", (code) => resolve({ code, out }));
+    proc.once("close", (code) => resolve({ code, out }));
   });
 }
 

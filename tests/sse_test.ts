@@ -31,7 +31,10 @@ function curl(args: string[]): Promise<string> {
     p.stdout.on("data", (d: Uint8Array) => (out += new TextDecoder().decode(d)));
     p.stderr.on("data", (d: Uint8Array) => (err += new TextDecoder().decode(d)));
     p.on("error", reject);
-    p.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`curl ${code}: ${err}`))));
+    p.on(
+      "close",
+      (code) => (code === 0 ? resolve(out) : reject(new Error(`curl ${code}: ${err}`))),
+    );
   });
 }
 
