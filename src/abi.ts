@@ -88,6 +88,8 @@ export interface WasmExports {
   mgw_chunk(c: number, ptr: number, len: number): void;
   /** `mg_http_sse`: `event` and `id` NUL-terminated or 0, `retry` < 0 for none. */
   mgw_sse(c: number, event: number, id: number, data: number, dlen: number, retry: number): void;
+  /** `mg_http_split_vars`: decoded pairs at `out` (name ptr, len, value ptr, len). */
+  mgw_http_vars(s: number, n: number, dst: number, out: number, max: number): number;
   /** `mg_ws_upgrade` from a copy of the request head; returns 1 if it parsed. */
   mgw_ws_upgrade_head(c: number, req: number, rlen: number, hdrs: number, hlen: number): number;
 }

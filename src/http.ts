@@ -5,6 +5,7 @@
  */
 
 import type { Abi } from "./abi.ts";
+import { splitVars } from "./vars.ts";
 
 // struct mg_http_message offsets (wasm32, see wasm/ABI.md)
 const OFF_METHOD = 0;
@@ -272,6 +273,21 @@ export class HttpMessage {
       start = end + 1;
     }
     return undefined;
+  }
+
+  /**
+   * All query variables, decoded (`+` is a space, `%XX` escapes decoded),
+   * split and decoded by the C core (`mg_http_split_vars`); a repeated name
+   * keeps its last value.
+   *
+   * @example
+   * ```ts
+   * // GET /search?q=hello+world&page=2
+   * hm.queryVars(); // { q: "hello world", page: "2" }
+   * ```
+   */
+  queryVars(): Record<string, string> {
+    return splitVars(this.#abi, this.#ptr() + OFF_QUERY);
   }
 
   /**

@@ -575,7 +575,9 @@ class ECtx implements EventRouteContext {
     this.params = params;
   }
   query(): Record<string, string> {
-    return parseVars(this.hm.query);
+    // Split and decoded in C: measured a little faster than in TypeScript
+    // for queries on Deno (a wash on Node); forms are faster in TypeScript.
+    return this.hm.queryVars();
   }
   form(): Record<string, string> {
     return parseVars(this.hm.text);

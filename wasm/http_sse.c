@@ -51,3 +51,10 @@ int mgw_ws_upgrade_head(struct mg_connection *c, const char *req, int rlen,
   mgw_leave();
   return 1;
 }
+
+// mg_http_split_vars: pairs written at out (4 words each: name ptr, len,
+// value ptr, len); dst needs n + 1 bytes
+EXPORT("mgw_http_vars")
+int mgw_http_vars(const char *s, int n, char *dst, struct mg_str *out, int max) {
+  return (int) mg_http_split_vars(s, (size_t) n, dst, out, (size_t) max);
+}

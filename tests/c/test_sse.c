@@ -94,6 +94,23 @@ static void test_open_stream(void) {
   CHECK(fake_alive(&s_mgr, id));
 }
 
+static void test_split_vars(void) {
+  const char *q = "q=search+term&limit=10&&empty=&flag&enc=%41%2b%C3%BC&bad=%zz&a%3Db=c%26d";
+  char dst[128];
+  struct mg_str out[16];
+  size_t n = mg_http_split_vars(q, strlen(q), dst, out, 8);
+  CHECK(n == 6);
+  CHECK(str_is(out[0], "q") && str_is(out[1], "search term"));
+  CHECK(str_is(out[2], "limit") && str_is(out[3], "10"));
+  CHECK(str_is(out[4], "empty") && str_is(out[5], ""));
+  CHECK(str_is(out[6], "flag") && str_is(out[7], ""));
+  CHECK(str_is(out[8], "enc") && str_is(out[9], "A+\xc3\xbc"));
+  CHECK(str_is(out[10], "a=b") && str_is(out[11], "c&d"));  // "bad" did not decode
+  CHECK(mg_http_split_vars(q, strlen(q), dst, out, 2) == 2);
+  CHECK(mg_http_split_vars("", 0, dst, out, 8) == 0);
+  CHECK(mg_http_split_vars("&&&", 3, dst, out, 8) == 0);
+}
+
 int main(void) {
   mg_log_set(MG_LL_NONE);
   mg_mgr_init(&s_mgr);
@@ -102,6 +119,7 @@ int main(void) {
   test_chunked();
   test_sse();
   test_open_stream();
+  test_split_vars();
   mg_mgr_free(&s_mgr);
   mg_iobuf_free(&fake_out);
   return check_summary();

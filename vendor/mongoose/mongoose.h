@@ -428,6 +428,13 @@ void mg_http_chunked_start(struct mg_connection *c, int status,
 void mg_http_sse_start(struct mg_connection *c, const char *hdrs, size_t hlen);
 void mg_http_sse(struct mg_connection *c, const char *event, const char *data,
                  size_t dlen, const char *id, long retry);
+// Router helper: splits a query string or url-encoded form s[0..n) at '&' and
+// '=' and URL-decodes every name and value ('+' is a space) into dst (n + 1
+// bytes are enough); out[2i] / out[2i+1] get the name / value of pair i,
+// pointing into dst. Returns the number of pairs (at most max); empty pairs
+// and pairs that do not decode are skipped.
+size_t mg_http_split_vars(const char *s, size_t n, char *dst,
+                          struct mg_str *out, size_t max);
 
 
 

@@ -105,3 +105,30 @@ void mg_http_sse(struct mg_connection *c, const char *event, const char *data,
   mg_http_write_chunk(c, buf, n);
   free(buf);
 }
+
+// ---- Router helpers ---------------------------------------------------------
+size_t mg_http_split_vars(const char *s, size_t n, char *dst,
+                          struct mg_str *out, size_t max) {
+  size_t i = 0, pairs = 0, used = 0;
+  while (i < n && pairs < max) {
+    size_t start = i, eq = SIZE_MAX, end;
+    int a, b;
+    while (i < n && s[i] != '&') {
+      if (s[i] == '=' && eq == SIZE_MAX) eq = i;
+      i++;
+    }
+    end = i++;
+    if (end == start) continue;  // "&&"
+    if (eq == SIZE_MAX) eq = end;
+    a = mg_url_decode(s + start, eq - start, dst + used, n - used + 1, 1);
+    if (a < 0) continue;
+    out[2 * pairs] = mg_str_n(dst + used, (size_t) a);
+    used += (size_t) a;
+    b = eq == end ? 0 : mg_url_decode(s + eq + 1, end - eq - 1, dst + used, n - used + 1, 1);
+    if (b < 0) continue;
+    out[2 * pairs + 1] = mg_str_n(dst + used, (size_t) b);
+    used += (size_t) b;
+    pairs++;
+  }
+  return pairs;
+}
