@@ -34,7 +34,7 @@ export class ServeRequest {
   #method: string;
   #url: string;
   #pairs: Array<[string, string]>;
-  #body: Uint8Array | null;
+  #body: Uint8Array | ReadableStream<Uint8Array> | null;
   #headers: Headers | undefined;
   #ac: AbortController | undefined;
   #aborted = false;
@@ -44,11 +44,17 @@ export class ServeRequest {
   /** Internal: what upgradeWebSocket() needs (set by serve). */
   _slot: unknown = undefined;
 
+  /**
+   * `body`: the whole body (the C core buffers bodies up to
+   * MG_MAX_RECV_SIZE), or a stream fed as body bytes arrive (for a core that
+   * delivers bodies in pieces: then the body readers go through the real
+   * Request), or null.
+   */
   constructor(
     method: string,
     url: string,
     pairs: Array<[string, string]>,
-    body: Uint8Array | null,
+    body: Uint8Array | ReadableStream<Uint8Array> | null,
   ) {
     this.#method = method;
     this.#url = url;
@@ -78,7 +84,8 @@ export class ServeRequest {
         headers: this.headers,
         body: body as BodyInit | null,
         signal: this.signal,
-      });
+        duplex: "half", // needed for a stream body (Node)
+      } as RequestInit);
     }
     return this.#real;
   }
@@ -114,17 +121,22 @@ export class ServeRequest {
   #take(): Uint8Array | null {
     if (this.#used) return null;
     this.#used = true;
-    return this.#body ?? EMPTY;
+    return (this.#body as Uint8Array | null) ?? EMPTY;
+  }
+
+  /** Whether the body readers must go through the real Request. */
+  #viaReal(): boolean {
+    return this.#real !== undefined || this.#body instanceof ReadableStream;
   }
 
   text(): Promise<string> {
-    if (this.#real !== undefined) return this.#real.text();
+    if (this.#viaReal()) return this._real().text();
     const b = this.#take();
     return b === null ? used() : Promise.resolve(decoder.decode(b));
   }
 
   json(): Promise<unknown> {
-    if (this.#real !== undefined) return this.#real.json();
+    if (this.#viaReal()) return this._real().json();
     const b = this.#take();
     if (b === null) return used();
     try {
@@ -135,7 +147,7 @@ export class ServeRequest {
   }
 
   arrayBuffer(): Promise<ArrayBuffer> {
-    if (this.#real !== undefined) return this.#real.arrayBuffer();
+    if (this.#viaReal()) return this._real().arrayBuffer();
     const b = this.#take();
     if (b === null) return used();
     // #body is a private copy made for this request: hand its buffer over
