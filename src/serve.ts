@@ -482,6 +482,9 @@ class Server implements HttpServer {
   };
 
   #done(p: Pending): void {
+    // Once per request: a reply may close the connection right away (a
+    // client that half-closed), and MG_EV_CLOSE then ends the request first.
+    if (p.done) return;
     p.finish();
     this.#inflight--;
     if (this.#inflight === 0 && this.#eofTimer !== undefined) {
