@@ -254,7 +254,14 @@ function pick<H>(m: Map<string, H> | undefined, method: string): H | undefined {
 
 // ---- decoding helpers ------------------------------------------------------------
 
-/** Decodes form/query text: '+' is a space, %XX escapes (bad ones stay). */
+/**
+ * Decodes form/query text: '+' is a space, %XX escapes (bad ones stay).
+ *
+ * @example
+ * ```ts
+ * formDecode("a+b%21"); // "a b!"
+ * ```
+ */
 export function formDecode(s: string): string {
   const t = s.indexOf("+") >= 0 ? s.replace(/\+/g, " ") : s;
   if (t.indexOf("%") < 0) return t;
