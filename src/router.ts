@@ -22,15 +22,22 @@ export type Params = Record<string, string | number>;
 
 type ParamType = 0 | 1 | 2 | 3; // any, int, uuid, date
 
+/** A route's handler with the names and types of its parameters, in order. */
+interface Leaf<H> {
+  h: H;
+  names: string[];
+  types: ParamType[];
+}
+
 interface Node<H> {
   /** Children by literal segment. */
   fixed: Map<string, Node<H>> | undefined;
   /** Parameter children, tried in the order they were added. */
   params: Array<{ name: string; type: ParamType; node: Node<H> }> | undefined;
   /** A trailing `*` (the rest of the path, as param "*"). */
-  rest: Map<string, H> | undefined;
+  rest: Map<string, Leaf<H>> | undefined;
   /** Handlers by method ("*": any method). */
-  handlers: Map<string, H> | undefined;
+  handlers: Map<string, Leaf<H>> | undefined;
 }
 
 function newNode<H>(): Node<H> {
@@ -147,10 +154,13 @@ export class RouteTable<H> {
     if (!pattern.startsWith("/")) throw new TypeError(`route must start with '/': ${pattern}`);
     let node = this.#root;
     const segs = pattern.slice(1).split("/");
+    const names: string[] = [], types: ParamType[] = [];
     for (let i = 0; i < segs.length; i++) {
       const seg = segs[i];
       if (seg === "*" && i === segs.length - 1) {
-        (node.rest ??= new Map()).set(method.toUpperCase(), handler);
+        names.push("*");
+        types.push(0);
+        (node.rest ??= new Map()).set(method.toUpperCase(), { h: handler, names, types });
         return this;
       }
       if (seg.startsWith(":")) {
@@ -167,6 +177,8 @@ export class RouteTable<H> {
           node.params.push(p);
         }
         node = p.node;
+        names.push(m[1]);
+        types.push(type);
       } else {
         node.fixed ??= new Map();
         let next = node.fixed.get(seg);
@@ -174,7 +186,7 @@ export class RouteTable<H> {
         node = next;
       }
     }
-    (node.handlers ??= new Map()).set(method.toUpperCase(), handler);
+    (node.handlers ??= new Map()).set(method.toUpperCase(), { h: handler, names, types });
     return this;
   }
 
@@ -189,28 +201,19 @@ export class RouteTable<H> {
    */
   match(method: string, path: string): RouteMatch<H> | null {
     const vals: string[] = [];
-    const found = this.#walk(this.#root, method, path, 1, vals);
-    if (found === null) return null;
+    const leaf = this.#walk(this.#root, method, path, 1, vals);
+    if (leaf === null) return null;
     const params: Params = {};
-    for (let i = 0; i < found.names.length; i++) {
-      const t = found.types[i];
-      const v = vals[i];
-      params[found.names[i]] = t === 1 ? Number(v) : v;
+    const { names, types } = leaf;
+    for (let i = 0; i < names.length; i++) {
+      params[names[i]] = types[i] === 1 ? Number(vals[i]) : vals[i];
     }
-    return { handler: found.h, params };
+    return { handler: leaf.h, params };
   }
 
-  #walk(
-    node: Node<H>,
-    method: string,
-    path: string,
-    pos: number,
-    vals: string[],
-  ): { h: H; names: string[]; types: ParamType[] } | null {
-    if (pos > path.length) {
-      const h = pick(node.handlers, method);
-      return h === undefined ? null : { h, names: [], types: [] };
-    }
+  /** Depth-first walk; `vals` gets the parameter values on the way down. */
+  #walk(node: Node<H>, method: string, path: string, pos: number, vals: string[]): Leaf<H> | null {
+    if (pos > path.length) return pick(node.handlers, method) ?? null;
     let end = path.indexOf("/", pos);
     if (end < 0) end = path.length;
     const seg = path.slice(pos, end);
@@ -223,24 +226,20 @@ export class RouteTable<H> {
     }
     if (node.params !== undefined && seg.length > 0) {
       const v = decodeSeg(seg);
+      const at = vals.length;
       for (const p of node.params) {
         if (!fits(v, p.type)) continue;
-        const at = vals.length;
         vals.push(v);
         const r = this.#walk(p.node, method, path, end + 1, vals);
-        if (r !== null) {
-          r.names.unshift(p.name);
-          r.types.unshift(p.type);
-          return r;
-        }
+        if (r !== null) return r;
         vals.length = at;
       }
     }
     if (node.rest !== undefined) {
-      const h = pick(node.rest, method);
-      if (h !== undefined) {
+      const leaf = pick(node.rest, method);
+      if (leaf !== undefined) {
         vals.push(decodeSeg(path.slice(pos)));
-        return { h, names: ["*"], types: [0] };
+        return leaf;
       }
     }
     return null;
