@@ -1,5 +1,6 @@
 // The API workloads of bench/workloads.mjs against every server that implements
-// them: wasmgoose's EventRouter (event API) and Router on serve() (Deno), Hono on
+// them: wasmgoose's EventRouter (event API, on Deno and on Node: the Node one
+// needs `make dist`) and Router on serve() (Deno), Hono on
 // Deno.serve and Fastify on Node. Each server is started as its own process on
 // port 0, every workload is sent with fetch and the JSON answer compared with
 // expected(name); typed parameters that do not fit and unknown routes get 404.
@@ -84,6 +85,7 @@ function start(argv: string[]): Promise<Server> {
 const SERVERS: Record<string, string[]> = {
   "wasmgoose EventRouter (Deno)": [DENO, "run", "-A", "bench/servers/wasmgoose_router.ts", "0"],
   "wasmgoose serve() + Router (Deno)": [DENO, "run", "-A", "bench/servers/wasmgoose_serve.ts", "0"],
+  "wasmgoose EventRouter (Node)": ["node", "bench/servers/wasmgoose_router.mjs", "0"],
   "Hono on Deno.serve": [DENO, "run", "-A", "bench/servers/hono_deno.ts", "0"],
   "Fastify on Node": ["node", "bench/servers/fastify_node.mjs", "0"],
 };
