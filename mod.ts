@@ -34,7 +34,7 @@ export type { HttpPart } from "./src/multipart.ts";
 export { closeIdleConnections, IDLE_TIMEOUT_MS, request } from "./src/client.ts";
 export type { HttpResponse, RequestOptions } from "./src/client.ts";
 export { WsMessage } from "./src/ws.ts";
-export type { ServeOptions, UploadOptions } from "./src/static.ts";
+export type { ServeDirOptions, UploadOptions } from "./src/static.ts";
 export {
   MQTT_CMD_AUTH,
   MQTT_CMD_CONNACK,
@@ -93,6 +93,26 @@ export {
   urlUser,
 } from "./src/util.ts";
 export type { LimitOptions, ManagerStats, ShutdownOptions } from "./src/limits.ts";
+export { serve, ServeWebSocket, upgradeWebSocket } from "./src/serve.ts";
+export type {
+  HttpServer,
+  NetAddr,
+  ServeHandler,
+  ServeHandlerInfo,
+  ServeOptions,
+  UpgradeWebSocketOptions,
+} from "./src/serve.ts";
+export type { SseMessage } from "./src/chunk.ts";
+export { EventRouter, parseMultipart, parseVars, Router, RouteTable } from "./src/router.ts";
+export type {
+  EventRouteContext,
+  EventRouteHandler,
+  MultipartPart,
+  Params,
+  RouteContext,
+  RouteHandler,
+  RouteMatch,
+} from "./src/router.ts";
 export type {
   EventData,
   EventHandler,

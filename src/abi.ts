@@ -125,6 +125,16 @@ export interface WasmExports {
   mgw_mqtt_send_header(c: number, cmd: number, flags: number, len: number): void;
   /** `mg_mqtt_ping` (`pong` 0) or `mg_mqtt_pong`. */
   mgw_mqtt_ping(c: number, pong: number): void;
+  /** `mg_http_chunked_start` (`sse` 0) or `mg_http_sse_start` (`sse` 1). */
+  mgw_chunk_start(c: number, status: number, hdrs: number, hlen: number, sse: number): void;
+  /** `mg_http_write_chunk`; an empty chunk ends the response. */
+  mgw_chunk(c: number, ptr: number, len: number): void;
+  /** `mg_http_sse`: `event` and `id` NUL-terminated or 0, `retry` < 0 for none. */
+  mgw_sse(c: number, event: number, id: number, data: number, dlen: number, retry: number): void;
+  /** `mg_http_split_vars`: decoded pairs at `out` (name ptr, len, value ptr, len). */
+  mgw_http_vars(s: number, n: number, dst: number, out: number, max: number): number;
+  /** `mg_ws_upgrade` from a copy of the request head; returns 1 if it parsed. */
+  mgw_ws_upgrade_head(c: number, req: number, rlen: number, hdrs: number, hlen: number): number;
 }
 
 /** The `"mgw_host"` imports that depend on the Manager (see `wasm/ABI.md`). */

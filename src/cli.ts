@@ -16,8 +16,9 @@ import type { HttpMessage } from "./http.ts";
 import { Manager } from "./manager.ts";
 import { encoder } from "./abi.ts";
 import { readPemFile } from "./host/tls.ts";
-import type { ServeOptions } from "./static.ts";
+import type { ServeDirOptions } from "./static.ts";
 import { rootProblem } from "./host/fs.ts";
+import { serveApp } from "./app.ts";
 
 /**
  * The default listening URL of the CLI.
@@ -38,7 +39,7 @@ export const DEFAULT_URL = "http://0.0.0.0:8000";
  * ```
  */
 export const USAGE: string =
-  `Usage: wasmgoose [--listen URL] [--root DIR] [--cert FILE --key FILE] [--help]
+  `Usage: wasmgoose [--listen URL] [--root DIR | --app MODULE] [--cert FILE --key FILE] [--help]
 
 Serves {"message":"Hello, World!"} on GET / (404 {"error":"Not Found"} elsewhere)
 with the Mongoose HTTP server compiled to WebAssembly; with --root, serves the
@@ -48,6 +49,8 @@ Options:
   -l, --listen URL   address to serve on (default ${DEFAULT_URL});
                      port 0 picks a free port; https://... needs --cert and --key
   -r, --root DIR     serve the files of DIR (static file server)
+      --app MODULE   serve the fetch() of MODULE's default export
+                     (export default { fetch }, e.g. a Hono app) instead
       --cert FILE    TLS certificate chain (PEM) of an https:// listener
       --key FILE     its private key (PEM)
   -h, --help         show this help and exit
@@ -73,7 +76,7 @@ function hello(c: Connection, _ev: number, data: unknown): void {
 
 /** The request handler of `--root`: the files under `rootDir`. */
 function staticFiles(rootDir: string): (c: Connection, ev: number, data: unknown) => void {
-  const opts: ServeOptions = { rootDir };
+  const opts: ServeDirOptions = { rootDir };
   return (c, _ev, data) => c.serveDir(data as HttpMessage, opts);
 }
 
@@ -84,6 +87,7 @@ interface CliOptions {
   help: boolean;
   cert?: string;
   key?: string;
+  app?: string;
 }
 
 /** Parses `args`; returns an error message for bad ones. */
@@ -113,6 +117,10 @@ function parseArgs(args: string[]): CliOptions | string {
       const v = a.slice(9);
       if (v === "") return "--listen needs a URL";
       opts.listen = v;
+    } else if (a === "--app" || a.startsWith("--app=")) {
+      const v = a === "--app" ? args[++i] : a.slice(6);
+      if (v === undefined || v === "") return "--app needs a module";
+      opts.app = v;
     } else {
       return `unknown argument: ${a}`;
     }
@@ -139,6 +147,10 @@ export async function main(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  if (opts.root !== undefined && opts.app !== undefined) {
+    console.error("wasmgoose: --root and --app do not go together");
+    return 2;
+  }
   if (opts.root !== undefined) {
     const why = rootProblem(opts.root);
     if (why !== null) {
@@ -146,6 +158,7 @@ export async function main(args: string[]): Promise<number> {
       return 2;
     }
   }
+  if (opts.app !== undefined) return await serveApp(opts.app, opts.listen);
   const mgr = new Manager();
   let lsn: Connection;
   try {

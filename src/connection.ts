@@ -7,8 +7,9 @@
 import { type Abi, encoder } from "./abi.ts";
 import { WEBSOCKET_OP_BINARY, WEBSOCKET_OP_TEXT } from "./constants.ts";
 import { HttpMessage, httpMessagePtr } from "./http.ts";
+import { chunkStart, chunkWrite, type SseMessage, sseWrite, wsUpgradeHead } from "./chunk.ts";
 import { consumeRecv, recvView } from "./net.ts";
-import { type ServeOptions, serveStatic, type UploadOptions, uploadStream } from "./static.ts";
+import { type ServeDirOptions, serveStatic, type UploadOptions, uploadStream } from "./static.ts";
 import {
   mqttDisconnect,
   mqttPing,
@@ -38,6 +39,7 @@ const F_CLOSING = 1 << 3;
 const F_DRAINING = 1 << 4;
 const F_FULL = 1 << 5;
 const F_WEBSOCKET = 1 << 7;
+const F_EOF = 1 << 10;
 
 /** Largest payload of a WebSocket control frame (RFC 6455 5.5). */
 const MAX_CONTROL = 125;
@@ -88,6 +90,7 @@ function closedError(): Error {
   return new Error("connection closed");
 }
 
+let upgradeFromHead: (conn: Connection, head: string, headers: string) => boolean;
 let createConnection: (host: ConnectionHost, c: number) => Connection;
 let killConnection: (conn: Connection, fetchId: boolean) => void;
 let connectionPtr: (conn: Connection) => [Abi, number];
@@ -312,6 +315,20 @@ export class Connection {
    */
   get isWebsocket(): boolean {
     return this.#c !== 0 && (this.#info(1) & F_WEBSOCKET) !== 0;
+  }
+
+  /**
+   * Whether the peer has closed its sending side (end of input). An HTTP
+   * request being answered keeps the connection open until its response is
+   * sent (a half-closed client may still read it).
+   *
+   * @example
+   * ```ts
+   * if (c.isEof) console.log("the client sends nothing more");
+   * ```
+   */
+  get isEof(): boolean {
+    return this.#c !== 0 && (this.#info(1) & F_EOF) !== 0;
   }
 
   /**
@@ -753,7 +770,7 @@ export class Connection {
    * });
    * ```
    */
-  serveDir(hm: HttpMessage, opts?: ServeOptions): void {
+  serveDir(hm: HttpMessage, opts?: ServeDirOptions): void {
     this.#serve(hm, false, opts?.rootDir ?? ".", opts);
   }
 
@@ -768,7 +785,7 @@ export class Connection {
    * if (hm.uri === "/favicon.ico") c.serveFile(hm, "./static/favicon.ico");
    * ```
    */
-  serveFile(hm: HttpMessage, path: string, opts?: ServeOptions): void {
+  serveFile(hm: HttpMessage, path: string, opts?: ServeDirOptions): void {
     this.#serve(hm, true, path, opts);
   }
 
@@ -807,7 +824,7 @@ export class Connection {
     }
   }
 
-  #serve(hm: HttpMessage, file: boolean, target: string, opts: ServeOptions | undefined): void {
+  #serve(hm: HttpMessage, file: boolean, target: string, opts: ServeDirOptions | undefined): void {
     const c = this.#c;
     if (c === 0) throw closedError();
     if (!(hm instanceof HttpMessage)) {
@@ -917,6 +934,110 @@ export class Connection {
   }
 
   /**
+   * Starts a chunked response: the status line, `headers` and
+   * `Transfer-Encoding: chunked`; send the body with {@link Connection.chunk}
+   * and end it with an empty chunk. Throws TypeError for a header name or
+   * value with CR, LF or NUL.
+   *
+   * @example
+   * ```ts
+   * c.startChunked(200, { "Content-Type": "text/plain" });
+   * c.chunk("hello, ");
+   * c.chunk("world\n");
+   * c.chunk(""); // the end
+   * ```
+   */
+  startChunked(status = 200, headers?: Record<string, string>): void {
+    this.#startChunked(status, headers, false);
+  }
+
+  /**
+   * Sends one chunk of a chunked (or SSE) response (`mg_http_write_chunk`);
+   * an empty chunk ends the response and lets the next pipelined request in.
+   *
+   * @example
+   * ```ts
+   * c.chunk(new Uint8Array([1, 2, 3]));
+   * c.chunk("");
+   * ```
+   */
+  chunk(data: string | Uint8Array): void {
+    const c = this.#c;
+    if (c === 0) throw closedError();
+    try {
+      chunkWrite(this.#abi, c, data);
+    } catch (e) {
+      throw this.#host.fail(e);
+    }
+  }
+
+  /**
+   * Starts a Server-Sent Events stream: `200`, `Content-Type:
+   * text/event-stream`, `Cache-Control: no-cache`, `headers`, chunked. Send
+   * events with {@link Connection.sse}; end with `chunk("")`.
+   *
+   * @example
+   * ```ts
+   * c.startSse();
+   * c.sse({ data: "hello" });
+   * ```
+   */
+  startSse(headers?: Record<string, string>): void {
+    this.#startChunked(200, headers, true);
+  }
+
+  /**
+   * Sends one Server-Sent Event as one chunk: `event:`, `id:`, `retry:` when
+   * given, and one `data:` line per line of `data` (CRLF, CR and LF all end a
+   * line). Throws TypeError if `event` or `id` contains CR, LF or NUL,
+   * RangeError for a `retry` that is not a non-negative integer.
+   *
+   * @example
+   * ```ts
+   * c.sse({ event: "update", data: "line 1\nline 2", id: "42", retry: 3000 });
+   * ```
+   */
+  sse(msg: SseMessage): void {
+    const c = this.#c;
+    if (c === 0) throw closedError();
+    const abi = this.#abi;
+    try {
+      sseWrite(abi, c, msg);
+    } catch (e) {
+      if (e instanceof TypeError || e instanceof RangeError) throw e;
+      throw this.#host.fail(e);
+    }
+  }
+
+  #startChunked(status: number, headers: Record<string, string> | undefined, sse: boolean): void {
+    const c = this.#c;
+    if (c === 0) throw closedError();
+    let hb: Uint8Array | undefined;
+    let hs = "";
+    if (headers !== undefined) {
+      if (Object.isFrozen(headers)) hb = frozenBlock(headers);
+      else hs = headerBlock(headers);
+    }
+    try {
+      chunkStart(this.#abi, c, status, hb, hs, sse);
+    } catch (e) {
+      throw this.#host.fail(e);
+    }
+  }
+
+  static {
+    upgradeFromHead = (conn, head, headers) => {
+      const c = conn.#c;
+      if (c === 0) throw closedError();
+      try {
+        return wsUpgradeHead(conn.#abi, c, head, headers);
+      } catch (e) {
+        throw conn.#host.fail(e);
+      }
+    };
+  }
+
+  /**
    * Closes the connection once its queued output is sent.
    *
    * @example
@@ -960,6 +1081,14 @@ function isSendableCloseCode(code: number): boolean {
   if (!Number.isInteger(code)) return false;
   return code === 0 || (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
     (code >= 3000 && code <= 4999);
+}
+
+/**
+ * Internal (serve): upgrades `conn` to WebSocket from a copy of the request
+ * head (`headers`: extra response header lines); false if it did not parse.
+ */
+export function wsUpgradeFromHead(conn: Connection, head: string, headers: string): boolean {
+  return upgradeFromHead(conn, head, headers);
 }
 
 /** Internal: creates a Connection for the C pointer `c`. */

@@ -6,6 +6,7 @@
 
 import type { Abi } from "./abi.ts";
 import { formVar, httpCreds, type HttpPart, multipartParts } from "./multipart.ts";
+import { splitVars } from "./vars.ts";
 
 // struct mg_http_message offsets (wasm32, see wasm/ABI.md)
 const OFF_METHOD = 0;
@@ -319,6 +320,21 @@ export class HttpMessage {
    */
   creds(): { user: string; pass: string } {
     return httpCreds(this.#abi, this.#ptr());
+  }
+
+  /**
+   * All query variables, decoded (`+` is a space, `%XX` escapes decoded),
+   * split and decoded by the C core (`mg_http_split_vars`); a repeated name
+   * keeps its last value.
+   *
+   * @example
+   * ```ts
+   * // GET /search?q=hello+world&page=2
+   * hm.queryVars(); // { q: "hello world", page: "2" }
+   * ```
+   */
+  queryVars(): Record<string, string> {
+    return splitVars(this.#abi, this.#ptr() + OFF_QUERY);
   }
 
   /**

@@ -16,7 +16,7 @@ import { headerBlock } from "./connection.ts";
  *
  * @example
  * ```ts
- * const opts: ServeOptions = {
+ * const opts: ServeDirOptions = {
  *   rootDir: "./public",
  *   extraHeaders: { "Cache-Control": "max-age=60" },
  *   mimeTypes: { wasm: "application/wasm", log: "text/plain" },
@@ -24,7 +24,7 @@ import { headerBlock } from "./connection.ts";
  * };
  * ```
  */
-export interface ServeOptions {
+export interface ServeDirOptions {
   /** The web root directory (default: the current directory). */
   rootDir?: string;
   /** Headers added to every response (as an object, or `"Name: value\r\n"` lines). */
@@ -103,7 +103,7 @@ export function serveStatic(
   hm: number,
   file: boolean,
   target: string,
-  opts: ServeOptions | undefined,
+  opts: ServeDirOptions | undefined,
 ): void {
   checkString(file ? "path" : "rootDir", target);
   checkString("page404", opts?.page404);

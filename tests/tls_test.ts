@@ -2,6 +2,7 @@
 // ws package as client) and https:// / wss:// clients (request(), wsConnect)
 // against node:https servers. Certificates are made at test time by openssl.
 
+import { serve } from "../src/serve.ts";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as https from "node:https";
@@ -284,4 +285,22 @@ test("CLI: --cert without --key is an error", async () => {
   const args = isDeno ? ["run", "-A", "mod.ts"] : ["dist/src/bin.js"];
   args.push("--listen", "https://127.0.0.1:0", "--cert", certs.certFile);
   await assert.rejects(run(process.execPath, args), /--cert and --key go together/);
+});
+
+test("serve() with cert and key answers HTTPS (curl --cacert)", async () => {
+  const server = serve(
+    { port: 0, hostname: "127.0.0.1", cert: certs.cert, key: certs.key, onListen: () => {} },
+    (req) => new Response(`secure ${new URL(req.url).pathname}`),
+  );
+  try {
+    const out = await run("curl", [
+      "-sS",
+      "--cacert",
+      certs.caFile,
+      `https://127.0.0.1:${server.addr.port}/tls`,
+    ]);
+    assert.equal(out, "secure /tls");
+  } finally {
+    await server.shutdown();
+  }
 });

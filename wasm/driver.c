@@ -141,6 +141,14 @@ void mg_mgr_poll(struct mg_mgr *mgr, int ms) {
     s_depth--;                                  \
   } while (0)
 
+// The same, for the exports in the other wasm/*.c files
+void mgw_enter(void) {
+  ENTER();
+}
+void mgw_leave(void) {
+  LEAVE();
+}
+
 // Events of connections owned by a JS handler cross into the host
 static void js_handler(struct mg_connection *c, int ev, void *ev_data) {
   size_t h = (size_t) (uintptr_t) c->fn_data;
@@ -203,12 +211,6 @@ static struct mg_connection *open_conn(opener_t fn, const char *url, int h,
 // For the exports of the other wasm/*.c files (ENTER/LEAVE and open_conn)
 struct mg_mgr *mgw_mgr(void) {
   return &s_mgr;
-}
-void mgw_enter(void) {
-  ENTER();
-}
-void mgw_leave(void) {
-  LEAVE();
 }
 struct mg_connection *mgw_open(opener_t fn, const char *url, int h, int mask) {
   return open_conn(fn, url, h, mask);
@@ -344,7 +346,7 @@ EXPORT("mgw_info") int mgw_info(struct mg_connection *c, int what) {
       return c->is_listening | c->is_client << 1 | c->is_accepted << 2 |
              c->is_closing << 3 | c->is_draining << 4 | c->is_full << 5 |
              c->is_resp << 6 | c->is_websocket << 7 | c->is_udp << 8 |
-             c->is_tls << 9;
+             c->is_tls << 9 | c->is_eof << 10;
     case 2:
       return (int) c->recv.len;
     case 3:

@@ -500,7 +500,27 @@ size_t mg_http_next_multipart(struct mg_str body, size_t ofs,
 
 
 // ---- HTTP: chunked responses and Server-Sent Events -------------------------
-// (section reserved; declarations follow here)
+// wasmgoose extensions. mg_http_chunked_start writes the head of a response
+// whose body follows as chunks (hdrs: "Name: value\r\n" lines, may be empty;
+// Transfer-Encoding: chunked is added); send the body with
+// mg_http_write_chunk / mg_http_printf_chunk, an empty chunk ends it.
+// mg_http_sse_start starts a 200 text/event-stream response the same way;
+// mg_http_sse sends one event as one chunk: "event:" (if event is non-NULL and
+// non-empty), "id:" (if id is non-NULL), "retry:" (if retry >= 0), and one
+// "data:" line per line of data (CRLF, CR or LF end a line); a field value is
+// cut at its first line break. End the stream with an empty chunk.
+void mg_http_chunked_start(struct mg_connection *c, int status,
+                           const char *hdrs, size_t hlen);
+void mg_http_sse_start(struct mg_connection *c, const char *hdrs, size_t hlen);
+void mg_http_sse(struct mg_connection *c, const char *event, const char *data,
+                 size_t dlen, const char *id, long retry);
+// Router helper: splits a query string or url-encoded form s[0..n) at '&' and
+// '=' and URL-decodes every name and value ('+' is a space) into dst (n + 1
+// bytes are enough); out[2i] / out[2i+1] get the name / value of pair i,
+// pointing into dst. Returns the number of pairs (at most max); empty pairs
+// and pairs that do not decode are skipped.
+size_t mg_http_split_vars(const char *s, size_t n, char *dst,
+                          struct mg_str *out, size_t max);
 
 
 

@@ -1,0 +1,204 @@
+/**
+ * The `Request` objects of `serve()`: built lazily. Constructing a real
+ * `Request` costs 10-20 µs (more than the rest of a small request), so
+ * `serve()` hands out a `ServeRequest`: an object whose prototype chain
+ * includes `Request.prototype` (`instanceof Request` holds) that answers
+ * `method`, `url`, `headers`, `signal` and the body readers from its own
+ * data, and creates the real `Request` only when something else is asked
+ * (`body`, `formData()`, `clone()`, `new Request(req)`, any other property).
+ * Internal module.
+ *
+ * @module
+ */
+
+const decoder = new TextDecoder();
+const EMPTY = new Uint8Array(0);
+
+/** The internal slots of a real Request (brand, state, ...), found at load. */
+const REQUEST_SYMBOLS: symbol[] = (() => {
+  try {
+    return Object.getOwnPropertySymbols(new Request("http://localhost/"));
+  } catch {
+    return [];
+  }
+})();
+
+function used(): Promise<never> {
+  return Promise.reject(new TypeError("Body already consumed"));
+}
+
+/**
+ * Internal: a `Request` made on demand (see the module notes).
+ */
+export class ServeRequest {
+  #method: string;
+  #url: string;
+  #pairs: Array<[string, string]>;
+  #body: Uint8Array | ReadableStream<Uint8Array> | null;
+  #headers: Headers | undefined;
+  #ac: AbortController | undefined;
+  #aborted = false;
+  #reason: unknown = undefined;
+  #real: Request | undefined;
+  #used = false;
+  /** Internal: what upgradeWebSocket() needs (set by serve). */
+  _slot: unknown = undefined;
+
+  /**
+   * `body`: the whole body (the C core buffers bodies up to
+   * MG_MAX_RECV_SIZE), or a stream fed as body bytes arrive (for a core that
+   * delivers bodies in pieces: then the body readers go through the real
+   * Request), or null.
+   */
+  constructor(
+    method: string,
+    url: string,
+    pairs: Array<[string, string]>,
+    body: Uint8Array | ReadableStream<Uint8Array> | null,
+  ) {
+    this.#method = method;
+    this.#url = url;
+    this.#pairs = pairs;
+    this.#body = body;
+  }
+
+  /** Internal: aborts the request's signal (now, or when first asked for). */
+  _abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#ac?.abort(reason);
+  }
+
+  /** Internal: whether the signal was aborted. */
+  get _aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /** The real Request, made once. */
+  _real(): Request {
+    if (this.#real === undefined) {
+      const body = this.#used ? null : this.#body;
+      this.#real = new Request(this.#url, {
+        method: this.#method,
+        headers: this.headers,
+        body: body as BodyInit | null,
+        signal: this.signal,
+        duplex: "half", // needed for a stream body (Node)
+      } as RequestInit);
+    }
+    return this.#real;
+  }
+
+  get method(): string {
+    return this.#method;
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  get headers(): Headers {
+    return (this.#headers ??= new Headers(this.#pairs));
+  }
+
+  get signal(): AbortSignal {
+    if (this.#ac === undefined) {
+      this.#ac = new AbortController();
+      if (this.#aborted) this.#ac.abort(this.#reason);
+    }
+    return this.#ac.signal;
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    return this._real().body;
+  }
+
+  get bodyUsed(): boolean {
+    return this.#real !== undefined ? this.#real.bodyUsed : this.#used;
+  }
+
+  #take(): Uint8Array | null {
+    if (this.#used) return null;
+    this.#used = true;
+    return (this.#body as Uint8Array | null) ?? EMPTY;
+  }
+
+  /** Whether the body readers must go through the real Request. */
+  #viaReal(): boolean {
+    return this.#real !== undefined || this.#body instanceof ReadableStream;
+  }
+
+  text(): Promise<string> {
+    if (this.#viaReal()) return this._real().text();
+    const b = this.#take();
+    return b === null ? used() : Promise.resolve(decoder.decode(b));
+  }
+
+  json(): Promise<unknown> {
+    if (this.#viaReal()) return this._real().json();
+    const b = this.#take();
+    if (b === null) return used();
+    try {
+      return Promise.resolve(JSON.parse(decoder.decode(b)));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  arrayBuffer(): Promise<ArrayBuffer> {
+    if (this.#viaReal()) return this._real().arrayBuffer();
+    const b = this.#take();
+    if (b === null) return used();
+    // #body is a private copy made for this request: hand its buffer over
+    return Promise.resolve(
+      b.byteOffset === 0 && b.byteLength === b.buffer.byteLength
+        ? b.buffer as ArrayBuffer
+        : b.slice().buffer as ArrayBuffer,
+    );
+  }
+
+  bytes(): Promise<Uint8Array> {
+    return this.arrayBuffer().then((b) => new Uint8Array(b));
+  }
+
+  blob(): Promise<Blob> {
+    return this._real().blob();
+  }
+
+  formData(): Promise<FormData> {
+    return this._real().formData();
+  }
+
+  clone(): Request {
+    return this._real().clone();
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](
+    _depth: number,
+    opts: unknown,
+    inspect: (v: unknown, o: unknown) => string,
+  ): string {
+    return inspect(this._real(), opts);
+  }
+
+  [Symbol.for("Deno.customInspect")](
+    inspect: (v: unknown, o: unknown) => string,
+    opts: unknown,
+  ): string {
+    return inspect(this._real(), opts);
+  }
+}
+
+Object.setPrototypeOf(ServeRequest.prototype, Request.prototype);
+// The runtime's own code (the Request getters not defined above,
+// `new Request(req)`, `fetch(req)`) reads these slots: they are the real
+// Request's.
+for (const sym of REQUEST_SYMBOLS) {
+  Object.defineProperty(ServeRequest.prototype, sym, {
+    get(this: ServeRequest) {
+      return (this._real() as unknown as Record<symbol, unknown>)[sym];
+    },
+    configurable: true,
+  });
+}

@@ -1,0 +1,983 @@
+/**
+ * `serve()`: the Web-standard front door (`(req: Request) => Response`, the
+ * contract of `Deno.serve`) on top of the Mongoose HTTP server, and
+ * `upgradeWebSocket()`.
+ *
+ * @module
+ */
+
+import { type Connection, wsUpgradeFromHead } from "./connection.ts";
+import {
+  MG_EV_CLOSE,
+  MG_EV_HTTP_MSG,
+  MG_EV_WRITE,
+  MG_EV_WS_CTL,
+  MG_EV_WS_MSG,
+  MG_EV_WS_OPEN,
+  WEBSOCKET_OP_CLOSE,
+  WEBSOCKET_OP_TEXT,
+} from "./constants.ts";
+import type { HttpMessage } from "./http.ts";
+import { Manager } from "./manager.ts";
+import type { ListenOptions } from "./types.ts";
+import type { WsMessage } from "./ws.ts";
+import { ServeRequest } from "./request.ts";
+
+/**
+ * A network address, as in `Deno.NetAddr`.
+ *
+ * @example
+ * ```ts
+ * const a: NetAddr = { transport: "tcp", hostname: "127.0.0.1", port: 8000 };
+ * ```
+ */
+export interface NetAddr {
+  /** Always `"tcp"`. */
+  transport: "tcp";
+  /** The IP address (without brackets for IPv6). */
+  hostname: string;
+  /** The port. */
+  port: number;
+}
+
+/**
+ * The second argument of a {@link ServeHandler}.
+ *
+ * @example
+ * ```ts
+ * serve((req, info) => new Response(`hello ${info.remoteAddr.hostname}`));
+ * ```
+ */
+export interface ServeHandlerInfo {
+  /** The client's address. */
+  remoteAddr: NetAddr;
+  /**
+   * Resolves once the response has been sent completely, or the request
+   * ended otherwise (the client went away, an error). Never rejects.
+   */
+  completed: Promise<void>;
+}
+
+/**
+ * A request handler: `Deno.serve`'s contract.
+ *
+ * @example
+ * ```ts
+ * const handler: ServeHandler = (req) => Response.json({ url: req.url });
+ * ```
+ */
+export type ServeHandler = (
+  request: Request,
+  info: ServeHandlerInfo,
+) => Response | Promise<Response>;
+
+/**
+ * Options of {@link serve} (those of `Deno.serve`).
+ *
+ * @example
+ * ```ts
+ * const ac = new AbortController();
+ * serve({ port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen: ({ port }) => {
+ *   console.log("port", port);
+ * } }, () => new Response("hi"));
+ * ```
+ */
+export interface ServeOptions {
+  /** The port (default 8000; 0 picks a free one). */
+  port?: number;
+  /** The address to listen on (default `"0.0.0.0"`). */
+  hostname?: string;
+  /** Aborting it shuts the server down (like `shutdown()`). */
+  signal?: AbortSignal;
+  /** Called once listening (default: prints the address). */
+  onListen?: (addr: NetAddr) => void;
+  /**
+   * Called when a handler throws or rejects; its response is sent instead
+   * (default: logs the error and answers 500).
+   */
+  onError?: (error: unknown) => Response | Promise<Response>;
+  /** `SO_REUSEPORT` (not supported yet: `true` throws). */
+  reusePort?: boolean;
+  /** PEM certificate chain: serve HTTPS (with `key`). */
+  cert?: string;
+  /** PEM private key (with `cert`). */
+  key?: string;
+  /** The handler, when not given as the second argument. */
+  handler?: ServeHandler;
+}
+
+/**
+ * A running server, as returned by {@link serve}.
+ *
+ * @example
+ * ```ts
+ * const server = serve({ port: 0, onListen() {} }, () => new Response("hi"));
+ * console.log(server.addr.port);
+ * await server.shutdown();
+ * await server.finished;
+ * ```
+ */
+export interface HttpServer {
+  /** Resolves once the server has shut down. */
+  readonly finished: Promise<void>;
+  /** The bound address (the real port when listening on port 0). */
+  readonly addr: NetAddr;
+  /**
+   * Stops accepting connections, closes idle ones, lets requests in
+   * progress finish, then closes everything; resolves when done.
+   */
+  shutdown(): Promise<void>;
+  /** Does nothing (kept for `Deno.HttpServer` compatibility). */
+  ref(): void;
+  /** Does nothing (kept for `Deno.HttpServer` compatibility). */
+  unref(): void;
+}
+
+/**
+ * Options of {@link upgradeWebSocket}.
+ *
+ * @example
+ * ```ts
+ * const { socket, response } = upgradeWebSocket(req, { protocol: "chat" });
+ * ```
+ */
+export interface UpgradeWebSocketOptions {
+  /** The subprotocol to accept (sent as `Sec-WebSocket-Protocol`). */
+  protocol?: string;
+}
+
+/** Output queued in C above which a streamed body waits for the socket. */
+const SEND_HWM = 256 * 1024;
+/** ... and below which it goes on. */
+const SEND_LWM = 64 * 1024;
+/** How often clients of handlers in progress are checked for EOF. */
+const EOF_CHECK_MS = 50;
+
+const TEXT_500: Record<string, string> = Object.freeze({ "Content-Type": "text/plain" });
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const EVENTS = [
+  MG_EV_HTTP_MSG,
+  MG_EV_WRITE,
+  MG_EV_CLOSE,
+  MG_EV_WS_OPEN,
+  MG_EV_WS_MSG,
+  MG_EV_WS_CTL,
+];
+
+/** One request in progress. */
+class Pending {
+  req: ServeRequest;
+  done = false;
+  #resolve: (() => void) | undefined;
+  #completed: Promise<void> | undefined;
+  constructor(req: ServeRequest) {
+    this.req = req;
+  }
+  get completed(): Promise<void> {
+    if (this.#completed === undefined) {
+      if (this.done) return (this.#completed = Promise.resolve());
+      this.#completed = new Promise<void>((r) => (this.#resolve = r));
+    }
+    return this.#completed;
+  }
+  finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.#resolve?.();
+  }
+}
+
+/** The state of one connection of a server. */
+class ConnState {
+  pending: Pending | undefined;
+  drain: (() => void) | undefined;
+  ws: ServeWebSocket | undefined;
+  remote: NetAddr | undefined;
+}
+
+class Info implements ServeHandlerInfo {
+  #conn: Connection;
+  #p: Pending;
+  #remote: NetAddr | undefined;
+  constructor(conn: Connection, p: Pending) {
+    this.#conn = conn;
+    this.#p = p;
+  }
+  get remoteAddr(): NetAddr {
+    return (this.#remote ??= parseAddr(this.#conn.remoteAddr));
+  }
+  get completed(): Promise<void> {
+    return this.#p.completed;
+  }
+}
+
+/** What upgradeWebSocket() needs to find a request's connection. */
+interface ReqSlot {
+  conn: Connection;
+  st: ConnState;
+}
+
+const upgrades = new WeakMap<Response, { socket: ServeWebSocket; req: Request }>();
+
+/** "ip:port" / "[ip6]:port" into a NetAddr. */
+function parseAddr(a: string): NetAddr {
+  const i = a.lastIndexOf(":");
+  let host = a.slice(0, i);
+  if (host.startsWith("[")) host = host.slice(1, -1);
+  return { transport: "tcp", hostname: host, port: Number(a.slice(i + 1)) };
+}
+
+function urlHost(h: string): string {
+  return h.includes(":") && !h.startsWith("[") ? `[${h}]` : h;
+}
+
+/** The headers of a Response as a record (framing headers are the server's). */
+function responseHeaders(h: Headers): Record<string, string> {
+  const r: Record<string, string> = {};
+  for (const [name, value] of h) {
+    if (name === "content-length" || name === "transfer-encoding") continue;
+    // Repeated names (set-cookie): keep them apart with a case variant
+    let key = name;
+    for (let n = 0; key in r; n++) key = varyCase(name, n);
+    r[key] = value;
+  }
+  return r;
+}
+
+interface InnerResponse {
+  body: { source: unknown } | null | undefined;
+  headerList?: unknown;
+}
+
+/** The internal slot of a Response holding its body and headers, if found. */
+let innerSym: symbol | null | undefined;
+
+function innerOf(res: Response): InnerResponse | undefined {
+  if (innerSym === undefined) {
+    innerSym = null;
+    for (const sym of Object.getOwnPropertySymbols(res)) {
+      const v = (res as unknown as Record<symbol, unknown>)[sym];
+      if (v !== null && typeof v === "object" && "body" in v && "status" in v) {
+        const b = (v as InnerResponse).body;
+        if (b === null || (typeof b === "object" && "source" in b)) {
+          innerSym = sym;
+          break;
+        }
+      }
+    }
+  }
+  if (innerSym === null) return undefined;
+  const v = (res as unknown as Record<symbol, unknown>)[innerSym];
+  if (v === null || typeof v !== "object") return undefined;
+  const b = (v as InnerResponse).body;
+  if (b !== null && (typeof b !== "object" || !("source" in b))) return undefined;
+  return v as InnerResponse;
+}
+
+/** Response headers from a list of [name, value] pairs. */
+function pairHeaders(list: unknown[]): Record<string, string> {
+  const r: Record<string, string> = {};
+  for (let i = 0; i < list.length; i++) {
+    const [name, value] = list[i] as [string, string];
+    const lower = name.toLowerCase();
+    if (lower === "content-length" || lower === "transfer-encoding") continue;
+    let key = name;
+    for (let n = 0; key in r; n++) key = varyCase(name, n);
+    r[key] = value;
+  }
+  return r;
+}
+
+/** A differently-cased spelling of `name` (HTTP names are case-insensitive). */
+function varyCase(name: string, n: number): string {
+  let out = "", bit = n + 1;
+  for (let i = 0; i < name.length; i++) {
+    const ch = name[i];
+    if (/[a-z]/.test(ch) && bit > 0) {
+      out += (bit & 1) !== 0 ? ch.toUpperCase() : ch;
+      bit >>= 1;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+function defaultOnError(error: unknown): Response {
+  console.error("wasmgoose serve: handler error:", error);
+  return new Response("Internal Server Error", { status: 500, headers: TEXT_500 });
+}
+
+/**
+ * Serves HTTP with a `(request, info) => Response` handler, like
+ * `Deno.serve`: `serve(handler)`, `serve(options, handler)` or
+ * `serve({ ...options, handler })`. Returns at once; the server runs until
+ * `shutdown()` or the options' `signal` aborts.
+ *
+ * Requests of one connection are answered in order (a pipelined request
+ * waits until the response before it has been sent). Response bodies of one
+ * chunk (strings, bytes, `Blob`s, forms) get a `Content-Length`; longer
+ * streams are sent chunked, reading the next chunk only while less than
+ * 256 KiB of output waits for the client. When the client goes away, the
+ * request's `signal` aborts. A handler that throws gets `onError`'s response
+ * (default: 500).
+ *
+ * @example
+ * ```ts
+ * import { serve } from "@wasmgoose/wasmgoose";
+ *
+ * serve({ port: 8000 }, async (req) => {
+ *   if (req.method === "POST") return Response.json(await req.json());
+ *   return new Response("Hello, World!");
+ * });
+ * ```
+ */
+export function serve(
+  optionsOrHandler: ServeOptions | ServeHandler,
+  maybeHandler?: ServeHandler,
+): HttpServer {
+  let opts: ServeOptions;
+  let handler: ServeHandler | undefined;
+  if (typeof optionsOrHandler === "function") {
+    opts = {};
+    handler = optionsOrHandler;
+  } else {
+    opts = optionsOrHandler ?? {};
+    handler = maybeHandler ?? opts.handler;
+  }
+  if (typeof handler !== "function") throw new TypeError("serve() needs a handler function");
+  return new Server(opts, handler);
+}
+
+class Server implements HttpServer {
+  readonly finished: Promise<void>;
+  readonly addr: NetAddr;
+  #mgr: Manager;
+  #lsn: Connection;
+  #handler: ServeHandler;
+  #onError: (error: unknown) => Response | Promise<Response>;
+  #conns = new Set<Connection>();
+  #inflight = 0;
+  #eofTimer: ReturnType<typeof setInterval> | undefined;
+  #stopping = false;
+  #resolveFinished!: () => void;
+  #scheme: string;
+  #signal: AbortSignal | undefined;
+  #onAbort = (): void => {
+    this.shutdown();
+  };
+
+  constructor(opts: ServeOptions, handler: ServeHandler) {
+    this.#handler = handler;
+    this.#onError = opts.onError ?? defaultOnError;
+    this.finished = new Promise<void>((r) => (this.#resolveFinished = r));
+    if (opts.reusePort === true) {
+      throw new Error("serve(): reusePort is not supported yet");
+    }
+    const hostname = opts.hostname ?? "0.0.0.0";
+    const port = opts.port ?? 8000;
+    const tls = opts.cert !== undefined || opts.key !== undefined;
+    if (tls && (opts.cert === undefined || opts.key === undefined)) {
+      throw new TypeError("serve(): cert and key go together");
+    }
+    this.#scheme = tls ? "https" : "http";
+    const url = `${this.#scheme}://${urlHost(hostname)}:${port}`;
+    this.#mgr = new Manager();
+    const lopts: ListenOptions & { tls?: { cert: string; key: string } } = { events: EVENTS };
+    if (tls) lopts.tls = { cert: opts.cert as string, key: opts.key as string };
+    try {
+      this.#lsn = this.#mgr.listen(url, this.#event, lopts);
+    } catch (e) {
+      this.#mgr.close();
+      const why = e instanceof Error ? e.message : String(e);
+      throw new Error(
+        tls ? `serve(): cannot serve HTTPS on ${url} (TLS listeners: ${why})` : `serve(): ${why}`,
+        { cause: e },
+      );
+    }
+    this.addr = parseAddr(this.#lsn.localAddr);
+    const onListen = opts.onListen ??
+      ((a: NetAddr) =>
+        console.log(`Listening on ${this.#scheme}://${urlHost(a.hostname)}:${a.port}/`));
+    this.#signal = opts.signal;
+    if (this.#signal !== undefined) {
+      if (this.#signal.aborted) queueMicrotask(this.#onAbort);
+      else this.#signal.addEventListener("abort", this.#onAbort, { once: true });
+    }
+    onListen(this.addr);
+  }
+
+  ref(): void {}
+  unref(): void {}
+
+  shutdown(): Promise<void> {
+    if (!this.#stopping) {
+      this.#stopping = true;
+      this.#signal?.removeEventListener("abort", this.#onAbort);
+      this.#lsn.close();
+      for (const conn of this.#conns) {
+        const st = conn.userdata as ConnState | undefined;
+        if (st?.ws !== undefined) st.ws.close(1001, "server shutting down");
+        else if (st?.pending === undefined) conn.close();
+      }
+      this.#maybeFinish();
+    }
+    return this.finished;
+  }
+
+  #maybeFinish(): void {
+    if (!this.#stopping || this.#inflight > 0) return;
+    for (const conn of this.#conns) {
+      const st = conn.userdata as ConnState | undefined;
+      if (st?.ws !== undefined && conn.isAlive) return; // closing handshake
+    }
+    // Let queued output leave before closing
+    for (const conn of this.#conns) if (conn.isAlive && conn.sendLen > 0) return;
+    if (!this.#mgr.closed) this.#mgr.close();
+    this.#resolveFinished();
+  }
+
+  #event = (c: Connection, ev: number, data: unknown): void => {
+    switch (ev) {
+      case MG_EV_HTTP_MSG:
+        this.#request(c, data as HttpMessage);
+        break;
+      case MG_EV_WRITE: {
+        const st = c.userdata as ConnState | undefined;
+        if (st === undefined) break;
+        const d = st.drain;
+        if (d !== undefined && c.sendLen <= SEND_LWM) {
+          st.drain = undefined;
+          d();
+        }
+        if (this.#stopping) this.#maybeFinish();
+        break;
+      }
+      case MG_EV_CLOSE: {
+        const st = c.userdata as ConnState | undefined;
+        this.#conns.delete(c);
+        if (st !== undefined) {
+          const p = st.pending;
+          if (p !== undefined && !p.done) {
+            st.pending = undefined;
+            p.req._abort(new DOMException("the client closed the connection", "AbortError"));
+            this.#done(p);
+          }
+          const d = st.drain;
+          st.drain = undefined;
+          d?.();
+          st.ws?._closed();
+        }
+        if (this.#stopping) this.#maybeFinish();
+        break;
+      }
+      case MG_EV_WS_OPEN:
+        (c.userdata as ConnState | undefined)?.ws?._open();
+        break;
+      case MG_EV_WS_MSG:
+      case MG_EV_WS_CTL:
+        (c.userdata as ConnState | undefined)?.ws?._message(data as WsMessage);
+        break;
+    }
+  };
+
+  #done(p: Pending): void {
+    // Once per request: a reply may close the connection right away (a
+    // client that half-closed), and MG_EV_CLOSE then ends the request first.
+    if (p.done) return;
+    p.finish();
+    this.#inflight--;
+    if (this.#inflight === 0 && this.#eofTimer !== undefined) {
+      clearInterval(this.#eofTimer);
+      this.#eofTimer = undefined;
+    }
+    if (this.#stopping) this.#maybeFinish();
+  }
+
+  /**
+   * While handlers run, checks every EOF_CHECK_MS whether their clients
+   * went away: a client that closed its side aborts the request's signal
+   * (the response, if any, is still sent: a half-closed client may read it).
+   */
+  #watchEof(): void {
+    if (this.#eofTimer !== undefined) return;
+    this.#eofTimer = setInterval(() => {
+      for (const c of this.#conns) {
+        const p = (c.userdata as ConnState | undefined)?.pending;
+        if (p === undefined || p.done || p.req._aborted || !c.isAlive) continue;
+        if (c.isEof) {
+          p.req._abort(new DOMException("the client closed the connection", "AbortError"));
+        }
+      }
+    }, EOF_CHECK_MS);
+  }
+
+  #request(c: Connection, hm: HttpMessage): void {
+    let st = c.userdata as ConnState | undefined;
+    if (st === undefined) {
+      st = new ConnState();
+      c.userdata = st;
+      this.#conns.add(c);
+    }
+    if (this.#stopping) {
+      c.reply(503, "Service Unavailable\n", TEXT_500);
+      c.drain();
+      return;
+    }
+    const method = hm.method;
+    const q = hm.query;
+    const host = hm.header("host") ?? this.#lsn.localAddr;
+    const url = this.#scheme + "://" + host + hm.uri + (q.length > 0 ? "?" + q : "");
+    let body: Uint8Array | null = null;
+    if (method !== "GET" && method !== "HEAD") {
+      const b = hm.body;
+      if (b.length > 0) body = b.slice();
+    }
+    const sreq = new ServeRequest(method, url, hm.headers(), body);
+    const req = sreq as unknown as Request;
+    const p = new Pending(sreq);
+    st.pending = p;
+    this.#inflight++;
+    sreq._slot = { conn: c, st };
+    let res: Response | Promise<Response>;
+    try {
+      res = this.#handler(req, new Info(c, p));
+    } catch (e) {
+      this.#fail(c, st, p, e, req);
+      return;
+    }
+    if (res instanceof Response) {
+      this.#respond(c, st, p, res, req);
+    } else {
+      this.#watchEof();
+      Promise.resolve(res).then(
+        (r) => this.#respond(c, st, p, r, req),
+        (e) => this.#fail(c, st, p, e, req),
+      );
+    }
+  }
+
+  #fail(c: Connection, st: ConnState, p: Pending, e: unknown, req: Request): void {
+    if (p.done) return;
+    let r: Response | Promise<Response>;
+    try {
+      r = this.#onError(e);
+    } catch (e2) {
+      r = defaultOnError(e2);
+    }
+    Promise.resolve(r).then(
+      (res) => this.#respond(c, st, p, res, req, true),
+      (e2) => this.#respond(c, st, p, defaultOnError(e2), req, true),
+    );
+  }
+
+  #respond(
+    c: Connection,
+    st: ConnState,
+    p: Pending,
+    res: unknown,
+    req: Request,
+    fromError = false,
+  ): void {
+    if (p.done) {
+      if (res instanceof Response) res.body?.cancel().catch(() => {});
+      return;
+    }
+    if (!(res instanceof Response)) {
+      const e = new TypeError("the handler did not return a Response");
+      if (fromError) this.#respond(c, st, p, defaultOnError(e), req, true);
+      else this.#fail(c, st, p, e, req);
+      return;
+    }
+    if (!c.isAlive) {
+      res.body?.cancel().catch(() => {});
+      return; // MG_EV_CLOSE has ended the request
+    }
+    const up = upgrades.get(res);
+    if (up !== undefined) {
+      this.#upgrade(c, st, p, up.socket, up.req);
+      return;
+    }
+    // Fast path: the runtime's own record of the response (Deno and undici
+    // keep the header list and the body's source in one internal object),
+    // so a string or bytes body goes out without a stream read.
+    const inner = res.bodyUsed ? undefined : innerOf(res);
+    const list = inner?.headerList;
+    const hdrs = Array.isArray(list) ? pairHeaders(list) : responseHeaders(res.headers);
+    if (inner !== undefined) {
+      const b = inner.body;
+      const src = b === null || b === undefined ? null : b.source;
+      if (b === null || typeof src === "string" || src instanceof Uint8Array) {
+        c.reply(res.status, b === null ? undefined : src as string | Uint8Array, hdrs);
+        this.#finish(st, p);
+        return;
+      }
+    }
+    if (res.body === null) {
+      c.reply(res.status, undefined, hdrs);
+      this.#finish(st, p);
+      return;
+    }
+    this.#sendBody(c, st, p, res, hdrs, req.method === "HEAD").catch((e) => {
+      console.error("wasmgoose serve: response body failed:", e);
+      if (c.isAlive) c.close();
+      if (!p.done) {
+        if (st.pending === p) st.pending = undefined;
+        this.#done(p);
+      }
+    });
+  }
+
+  #finish(st: ConnState, p: Pending): void {
+    if (st.pending === p) st.pending = undefined;
+    this.#done(p);
+  }
+
+  async #sendBody(
+    c: Connection,
+    st: ConnState,
+    p: Pending,
+    res: Response,
+    hdrs: Record<string, string>,
+    head: boolean,
+  ): Promise<void> {
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const a = await reader.read();
+    if (!c.isAlive || p.done) return void reader.cancel().catch(() => {});
+    if (a.done) {
+      c.reply(res.status, undefined, hdrs);
+      return this.#finish(st, p);
+    }
+    let first = chunkBytes(a.value);
+    // A body of one piece (string, bytes, Blob, form) gets a Content-Length
+    const b = await reader.read();
+    if (!c.isAlive || p.done) return void reader.cancel().catch(() => {});
+    if (b.done) {
+      c.reply(res.status, first, hdrs);
+      return this.#finish(st, p);
+    }
+    c.startChunked(res.status, hdrs);
+    if (head) {
+      reader.cancel().catch(() => {});
+      c.chunk("");
+      return this.#finish(st, p);
+    }
+    if (first.length > 0) c.chunk(first);
+    first = chunkBytes(b.value);
+    if (first.length > 0) c.chunk(first);
+    for (;;) {
+      if (c.sendLen > SEND_HWM) {
+        await new Promise<void>((resolve) => (st.drain = resolve));
+      }
+      if (!c.isAlive || p.done) return void reader.cancel().catch(() => {});
+      const r = await reader.read();
+      if (!c.isAlive || p.done) return void reader.cancel().catch(() => {});
+      if (r.done) break;
+      const bytes = chunkBytes(r.value);
+      if (bytes.length > 0) c.chunk(bytes);
+    }
+    c.chunk("");
+    this.#finish(st, p);
+  }
+
+  #upgrade(c: Connection, st: ConnState, p: Pending, socket: ServeWebSocket, req: Request): void {
+    let head = "GET / HTTP/1.1\r\n";
+    for (const [k, v] of req.headers) head += k + ": " + v + "\r\n";
+    head += "\r\n";
+    const proto = socket.protocol;
+    const extra = proto.length > 0 ? `Sec-WebSocket-Protocol: ${proto}\r\n` : "";
+    st.ws = socket;
+    socket._attach(c);
+    if (!wsUpgradeFromHead(c, head, extra)) {
+      st.ws = undefined;
+      c.reply(400, "Bad Request\n", TEXT_500);
+    }
+    this.#finish(st, p);
+  }
+}
+
+function chunkBytes(v: unknown): Uint8Array {
+  if (v instanceof Uint8Array) return v;
+  if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  if (v instanceof ArrayBuffer) return new Uint8Array(v);
+  throw new TypeError("response body chunks must be Uint8Array");
+}
+
+// ---- WebSocket ---------------------------------------------------------------------
+
+const CONNECTING = 0, OPEN = 1, CLOSING = 2, CLOSED = 3;
+const encoder = new TextEncoder();
+
+function makeEvent(type: string, props: Record<string, unknown>): Event {
+  const G = globalThis as unknown as Record<string, unknown>;
+  if (type === "message" && typeof G.MessageEvent === "function") {
+    return new (G.MessageEvent as typeof MessageEvent)("message", { data: props.data });
+  }
+  if (type === "close" && typeof G.CloseEvent === "function") {
+    return new (G.CloseEvent as typeof CloseEvent)("close", props as CloseEventInit);
+  }
+  const e = new Event(type);
+  for (const k in props) Object.defineProperty(e, k, { value: props[k], enumerable: true });
+  return e;
+}
+
+type Listener = ((this: WebSocket, ev: Event) => unknown) | null;
+
+/**
+ * The server side of a WebSocket accepted by {@link upgradeWebSocket}: the
+ * standard `WebSocket` interface (`onopen`, `onmessage`, `onclose`,
+ * `onerror`, `addEventListener`, `send`, `close`, `readyState`,
+ * `binaryType`, `protocol`, `bufferedAmount`).
+ *
+ * @example
+ * ```ts
+ * const { socket, response } = upgradeWebSocket(req);
+ * socket.onmessage = (e) => socket.send(e.data);
+ * ```
+ */
+export class ServeWebSocket extends EventTarget {
+  /** `0`. */
+  static readonly CONNECTING = CONNECTING;
+  /** `1`. */
+  static readonly OPEN = OPEN;
+  /** `2`. */
+  static readonly CLOSING = CLOSING;
+  /** `3`. */
+  static readonly CLOSED = CLOSED;
+  /** `0`. */
+  readonly CONNECTING = CONNECTING;
+  /** `1`. */
+  readonly OPEN = OPEN;
+  /** `2`. */
+  readonly CLOSING = CLOSING;
+  /** `3`. */
+  readonly CLOSED = CLOSED;
+  /** The request URL. */
+  readonly url: string;
+  /** The accepted subprotocol ("" for none). */
+  readonly protocol: string;
+  /** Always "" (no extensions are negotiated). */
+  readonly extensions = "";
+  /** How binary messages arrive: `"blob"` (default) or `"arraybuffer"`. */
+  binaryType: "blob" | "arraybuffer" = "blob";
+  /** Called when the socket opens. */
+  onopen: Listener = null;
+  /** Called with each message (`MessageEvent`). */
+  onmessage: Listener = null;
+  /** Called once closed (`CloseEvent`: code, reason, wasClean). */
+  onclose: Listener = null;
+  /** Called on an error (before close). */
+  onerror: Listener = null;
+  #state = CONNECTING;
+  #conn: Connection | undefined;
+  #closeCode = 1005;
+  #closeReason = "";
+  #gotClose = false;
+
+  /** Internal: made by {@link upgradeWebSocket}. */
+  constructor(url: string, protocol: string) {
+    super();
+    this.url = url;
+    this.protocol = protocol;
+  }
+
+  /**
+   * `CONNECTING`, `OPEN`, `CLOSING` or `CLOSED`.
+   *
+   * @example
+   * ```ts
+   * if (socket.readyState === socket.OPEN) socket.send("hi");
+   * ```
+   */
+  get readyState(): number {
+    return this.#state;
+  }
+
+  /**
+   * Bytes queued and not yet handed to the operating system.
+   *
+   * @example
+   * ```ts
+   * if (socket.bufferedAmount < 1 << 20) socket.send(chunk);
+   * ```
+   */
+  get bufferedAmount(): number {
+    return this.#conn?.isAlive ? this.#conn.sendLen : 0;
+  }
+
+  /**
+   * Sends a message: text for a string, binary for bytes, a `Blob` (read
+   * first, so it may be sent after later messages) or an `ArrayBuffer`.
+   * Throws `InvalidStateError` while connecting.
+   *
+   * @example
+   * ```ts
+   * socket.send("hello");
+   * socket.send(new Uint8Array([1, 2, 3]));
+   * ```
+   */
+  send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
+    if (this.#state === CONNECTING) {
+      throw new DOMException("WebSocket is not open", "InvalidStateError");
+    }
+    const c = this.#conn;
+    if (this.#state !== OPEN || c === undefined || !c.isAlive) return;
+    if (typeof data === "string") {
+      c.wsSend(data);
+    } else if (data instanceof Blob) {
+      data.arrayBuffer().then((b) => {
+        if (this.#state === OPEN && c.isAlive) c.wsSend(new Uint8Array(b));
+      });
+    } else if (ArrayBuffer.isView(data)) {
+      c.wsSend(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    } else {
+      c.wsSend(new Uint8Array(data as ArrayBuffer));
+    }
+  }
+
+  /**
+   * Starts the closing handshake (`code` 1000 or 3000-4999, `reason` at most
+   * 123 bytes).
+   *
+   * @example
+   * ```ts
+   * socket.close(1000, "bye");
+   * ```
+   */
+  close(code?: number, reason?: string): void {
+    if (code !== undefined && code !== 1000 && code !== 1001 && (code < 3000 || code > 4999)) {
+      throw new DOMException(`invalid close code ${code}`, "InvalidAccessError");
+    }
+    if (reason !== undefined && encoder.encode(reason).length > 123) {
+      throw new DOMException("close reason too long", "SyntaxError");
+    }
+    if (this.#state >= CLOSING) return;
+    const c = this.#conn;
+    this.#state = CLOSING;
+    if (c !== undefined && c.isAlive) c.wsClose(code ?? 1000, reason ?? "");
+  }
+
+  #fire(type: string, e: Event): void {
+    const h = type === "open"
+      ? this.onopen
+      : type === "message"
+      ? this.onmessage
+      : type === "close"
+      ? this.onclose
+      : this.onerror;
+    if (h !== null) {
+      try {
+        h.call(this as unknown as WebSocket, e);
+      } catch (err) {
+        console.error("wasmgoose: WebSocket handler threw:", err);
+      }
+    }
+    this.dispatchEvent(e);
+  }
+
+  /** Internal. */
+  _attach(c: Connection): void {
+    this.#conn = c;
+  }
+
+  /** Internal: MG_EV_WS_OPEN. */
+  _open(): void {
+    if (this.#state !== CONNECTING) return;
+    this.#state = OPEN;
+    this.#fire("open", new Event("open"));
+  }
+
+  /** Internal: MG_EV_WS_MSG / MG_EV_WS_CTL. */
+  _message(m: WsMessage): void {
+    const op = m.op;
+    if (op === WEBSOCKET_OP_CLOSE) {
+      const d = m.data;
+      this.#gotClose = true;
+      if (d.length >= 2) {
+        this.#closeCode = (d[0] << 8) | d[1];
+        this.#closeReason = new TextDecoder().decode(d.subarray(2));
+      }
+      if (this.#state === OPEN) this.#state = CLOSING;
+      return;
+    }
+    if (this.#state !== OPEN) return;
+    let data: unknown;
+    if (op === WEBSOCKET_OP_TEXT) {
+      data = m.text;
+    } else if (op === 2) {
+      const bytes = m.data.slice();
+      data = this.binaryType === "arraybuffer" ? bytes.buffer : new Blob([bytes]);
+    } else {
+      return; // ping / pong: answered by the core
+    }
+    this.#fire("message", makeEvent("message", { data }));
+  }
+
+  /** Internal: MG_EV_CLOSE. */
+  _closed(): void {
+    if (this.#state === CLOSED) return;
+    const wasClean = this.#gotClose;
+    if (!wasClean && this.#state === OPEN) {
+      this.#fire("error", new Event("error"));
+    }
+    this.#state = CLOSED;
+    this.#fire(
+      "close",
+      makeEvent("close", {
+        code: wasClean ? this.#closeCode : 1006,
+        reason: wasClean ? this.#closeReason : "",
+        wasClean,
+      }),
+    );
+  }
+}
+
+/**
+ * Accepts a WebSocket handshake in a {@link serve} handler, like
+ * `Deno.upgradeWebSocket`: returns the server-side `socket` and the
+ * `response` the handler must return. Throws TypeError if `req` is not a
+ * WebSocket handshake of a `serve()` request.
+ *
+ * The returned response reports status 101; it is only meaningful to
+ * `serve()`.
+ *
+ * @example
+ * ```ts
+ * import { serve, upgradeWebSocket } from "@wasmgoose/wasmgoose";
+ *
+ * serve((req) => {
+ *   if (req.headers.get("upgrade") !== "websocket") return new Response("hi");
+ *   const { socket, response } = upgradeWebSocket(req);
+ *   socket.onmessage = (e) => socket.send(e.data);
+ *   return response;
+ * });
+ * ```
+ */
+export function upgradeWebSocket(
+  req: Request,
+  options?: UpgradeWebSocketOptions,
+): { socket: ServeWebSocket; response: Response } {
+  const slot = req instanceof ServeRequest ? req._slot as ReqSlot | undefined : undefined;
+  if (slot === undefined) {
+    throw new TypeError("upgradeWebSocket() needs a request of serve()");
+  }
+  const up = (req.headers.get("upgrade") ?? "").toLowerCase().split(",").map((s) => s.trim());
+  if (!up.includes("websocket")) {
+    throw new TypeError("Invalid Header: 'upgrade' header must contain 'websocket'");
+  }
+  if (!/\bupgrade\b/i.test(req.headers.get("connection") ?? "")) {
+    throw new TypeError("Invalid Header: 'connection' header must contain 'Upgrade'");
+  }
+  if (req.headers.get("sec-websocket-key") === null) {
+    throw new TypeError("Invalid Header: 'sec-websocket-key' header must be set");
+  }
+  const protocol = options?.protocol ?? "";
+  if (protocol !== "" && !TOKEN.test(protocol)) {
+    throw new TypeError(`invalid WebSocket subprotocol ${JSON.stringify(protocol)}`);
+  }
+  const socket = new ServeWebSocket(req.url.replace(/^http/, "ws"), protocol);
+  const response = new Response(null, { status: 200 });
+  Object.defineProperty(response, "status", { value: 101 });
+  upgrades.set(response, { socket, req });
+  return { socket, response };
+}

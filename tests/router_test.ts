@@ -1,0 +1,135 @@
+// The route table (literal segments before parameters, typed int/UUID/date
+// parameters, a trailing '*', HEAD falling back to GET, percent-decoded
+// values), Router.fetch and EventRouter.handler on a real server (fetch as
+// the client), hm.queryVars() (split and decoded in C) against
+// URLSearchParams, and the multipart splitter against FormData bodies made by
+// the runtime. Runs on Deno and, compiled by tsc, on Node.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  EventRouter,
+  Manager,
+  MG_EV_HTTP_MSG,
+  MG_LL_NONE,
+  parseMultipart,
+  parseVars,
+  Router,
+  RouteTable,
+  serve,
+} from "../mod.ts";
+
+test("router: matching rules", () => {
+  const t = new RouteTable<string>()
+    .add("GET", "/", "root")
+    .add("GET", "/users/me", "me")
+    .add("GET", "/users/:id{int}", "int")
+    .add("GET", "/users/:name", "name")
+    .add("POST", "/users/:name", "post-name")
+    .add("GET", "/u/:u{uuid}", "uuid")
+    .add("GET", "/d/:d{date}", "date")
+    .add("GET", "/files/*", "files")
+    .add("*", "/any", "any")
+    .add("GET", "/a/:x/b/:y", "ab");
+  assert.deepEqual(t.match("GET", "/"), { handler: "root", params: {} });
+  assert.deepEqual(t.match("GET", "/users/me"), { handler: "me", params: {} });
+  assert.deepEqual(t.match("GET", "/users/42"), { handler: "int", params: { id: 42 } });
+  assert.deepEqual(t.match("GET", "/users/-7"), { handler: "int", params: { id: -7 } });
+  assert.deepEqual(t.match("GET", "/users/bob"), { handler: "name", params: { name: "bob" } });
+  assert.deepEqual(t.match("GET", "/users/a%20b"), { handler: "name", params: { name: "a b" } });
+  assert.deepEqual(t.match("POST", "/users/x"), { handler: "post-name", params: { name: "x" } });
+  assert.deepEqual(t.match("HEAD", "/users/me"), { handler: "me", params: {} });
+  assert.equal(t.match("DELETE", "/users/x"), null);
+  assert.equal(t.match("GET", "/users/"), null);
+  assert.equal(t.match("GET", "/users/1/2"), null);
+  const u = "550e8400-e29b-41d4-a716-446655440000";
+  assert.deepEqual(t.match("GET", `/u/${u}`), { handler: "uuid", params: { u } });
+  assert.equal(t.match("GET", `/u/${u}0`), null);
+  assert.equal(t.match("GET", "/u/550e8400e29b41d4a716446655440000"), null);
+  assert.deepEqual(t.match("GET", "/d/2024-02-29"), {
+    handler: "date",
+    params: { d: "2024-02-29" },
+  });
+  assert.equal(t.match("GET", "/d/2023-02-29"), null);
+  assert.equal(t.match("GET", "/d/2024-00-10"), null);
+  assert.equal(t.match("GET", "/d/2024-1-10"), null);
+  assert.deepEqual(t.match("GET", "/files/a/b%2Fc.txt"), {
+    handler: "files",
+    params: { "*": "a/b/c.txt" },
+  });
+  assert.deepEqual(t.match("PATCH", "/any"), { handler: "any", params: {} });
+  assert.deepEqual(t.match("GET", "/a/1/b/2"), { handler: "ab", params: { x: "1", y: "2" } });
+  assert.throws(() => t.add("GET", "nope", "x"), TypeError);
+  assert.throws(() => t.add("GET", "/x/:n{float}", "x"), TypeError);
+});
+
+test("router: parseVars and parseMultipart", async () => {
+  const qs = "q=search+term&x=%C3%BC%26&empty=&flag&&bad=%zz&n=1&n=2";
+  assert.deepEqual(parseVars(qs), {
+    q: "search term",
+    x: "ü&",
+    empty: "",
+    flag: "",
+    bad: "%zz",
+    n: "2",
+  });
+  const fd = new FormData();
+  fd.append("field", "value é");
+  fd.append("file", new Blob([new Uint8Array([0, 13, 10, 45, 45, 255])]), "a.bin");
+  const req = new Request("http://x/", { method: "POST", body: fd });
+  const body = new Uint8Array(await req.arrayBuffer());
+  const parts = parseMultipart(body, req.headers.get("content-type") ?? "");
+  assert.equal(parts.length, 2);
+  assert.equal(parts[0].name, "field");
+  assert.equal(parts[0].filename, "");
+  assert.equal(new TextDecoder().decode(parts[0].body), "value é");
+  assert.equal(parts[1].name, "file");
+  assert.equal(parts[1].filename, "a.bin");
+  assert.deepEqual(Array.from(parts[1].body), [0, 13, 10, 45, 45, 255]);
+  assert.deepEqual(parseMultipart(body, "multipart/form-data"), []);
+});
+
+test("router: Router.fetch on serve() and EventRouter.handler on a Manager", async () => {
+  const router = new Router()
+    .get(
+      "/items/:id{int}",
+      (req, ctx) => Response.json({ id: ctx.params.id, q: ctx.query, m: req.method }),
+    )
+    .post("/items", async (req) => Response.json(await req.json(), { status: 201 }));
+  const s = serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, router.fetch);
+  const mgr = new Manager();
+  mgr.logLevel = MG_LL_NONE;
+  const er = new EventRouter()
+    .get(
+      "/items/:id{int}",
+      (ctx) => ctx.conn.replyJson({ id: ctx.params.id, q: ctx.query(), m: ctx.hm.method }),
+    )
+    .post("/items", (ctx) => ctx.conn.replyJson(ctx.json(), 201))
+    .post("/form", (ctx) => ctx.conn.replyJson(ctx.form()));
+  const lsn = mgr.listen("http://127.0.0.1:0", er.handler, { events: [MG_EV_HTTP_MSG] });
+  try {
+    const bases = [
+      `http://127.0.0.1:${s.addr.port}`,
+      `http://${lsn.localAddr}`,
+    ];
+    for (const base of bases) {
+      let res = await fetch(`${base}/items/12?a=1+2&b=%C3%A9&c`);
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { id: 12, q: { a: "1 2", b: "é", c: "" }, m: "GET" });
+      res = await fetch(`${base}/items/x`);
+      assert.equal(res.status, 404);
+      assert.deepEqual(await res.json(), { error: "Not Found" });
+      res = await fetch(`${base}/items`, { method: "POST", body: '{"k":[1]}' });
+      assert.equal(res.status, 201);
+      assert.deepEqual(await res.json(), { k: [1] });
+    }
+    const res = await fetch(`${bases[1]}/form`, {
+      method: "POST",
+      body: new URLSearchParams({ a: "x y", "b&": "=" }),
+    });
+    assert.deepEqual(await res.json(), { a: "x y", "b&": "=" });
+  } finally {
+    mgr.close();
+    await s.shutdown();
+  }
+});
