@@ -52,6 +52,15 @@ interface DenoApi {
 
 const READ_SIZE = 16384;
 /**
+ * The read buffer of a connection whose last read was small: a pending read
+ * pins its buffer, so an idle connection holds only this much. A read that
+ * fills it switches the connection to a READ_SIZE buffer from the pool until
+ * a read is small again.
+ */
+const SMALL_READ = 2048;
+/** Pooled READ_SIZE buffers kept for reuse (large reads and writes), at most. */
+const POOL_MAX = 256;
+/**
  * Longest wait for the peer's end after we closed a connection (see
  * `DenoBackend.close`).
  */
@@ -78,8 +87,16 @@ class DSock {
   eof = false;
   /** Closed by C, waiting for the peer's end (see `DenoBackend.close`). */
   lingerTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /**
+   * The output being written: `wsmall` for writes up to SMALL_READ bytes, else
+   * a pooled (or, above READ_SIZE, a new) buffer, released when written.
+   */
   wbuf: Uint8Array | null = null;
   wview: Uint8Array | null = null;
+  /** This connection's own small write buffer. */
+  wsmall: Uint8Array | null = null;
+  /** This connection's own small read buffer (see SMALL_READ). */
+  rsmall: Uint8Array | null = null;
   woff = 0;
   wlen = 0;
   onWritten: (n: number) => void;
@@ -116,6 +133,21 @@ export class DenoBackend implements SocketBackend {
   #nextHid = 1;
   /** Closed connections waiting for the peer's end (see `close`). */
   #lingering = new Set<DSock>();
+  /**
+   * READ_SIZE buffers not in use: taken by a write in flight or a large read,
+   * given back when it completes, so that idle connections hold none.
+   */
+  #pool: Uint8Array[] = [];
+
+  /** A READ_SIZE buffer from the pool (or a new one). */
+  #take(): Uint8Array {
+    return this.#pool.pop() ?? new Uint8Array(READ_SIZE);
+  }
+
+  /** Gives a buffer taken with `#take` back to the pool. */
+  #give(buf: Uint8Array): void {
+    if (buf.length === READ_SIZE && this.#pool.length < POOL_MAX) this.#pool.push(buf);
+  }
 
   /** @param sink receives what happens on the sockets */
   constructor(sink: BackendSink) {
@@ -225,9 +257,16 @@ export class DenoBackend implements SocketBackend {
       s.wantWritable = true;
       return 0;
     }
-    let buf = s.wbuf;
-    if (buf === null || buf.length < len) {
-      buf = s.wbuf = new Uint8Array(Math.max(len, READ_SIZE));
+    // Small writes (the common case) use the connection's own small buffer;
+    // larger ones a pooled one, so that idle connections hold no large buffer.
+    const buf = len <= SMALL_READ
+      ? s.wsmall ??= new Uint8Array(SMALL_READ)
+      : len <= READ_SIZE
+      ? this.#take()
+      : new Uint8Array(len);
+    if (buf !== s.wbuf) {
+      s.wbuf = buf;
+      s.wview = null;
     }
     copyOut(this.#sink.mem(), ptr, buf, len);
     s.writing = true;
@@ -255,6 +294,7 @@ export class DenoBackend implements SocketBackend {
       return;
     }
     s.writing = false;
+    this.#releaseWrite(s);
     const conn = s.conn as DenoConn;
     if (s.closeAfterWrite) {
       this.#shutWrite(s);
@@ -270,8 +310,17 @@ export class DenoBackend implements SocketBackend {
     }
   }
 
+  /** The write of `s` completed or failed: a large buffer goes back to the pool. */
+  #releaseWrite(s: DSock): void {
+    const buf = s.wbuf;
+    if (buf === null || buf === s.wsmall) return; // kept, with its view
+    this.#give(buf);
+    s.wbuf = s.wview = null;
+  }
+
   #writeFailed(s: DSock, e: unknown): void {
     s.writing = false;
+    this.#releaseWrite(s);
     if (s.closeAfterWrite) this.#endLinger(s);
     else this.#fail(s, e);
   }
@@ -299,7 +348,9 @@ export class DenoBackend implements SocketBackend {
     }
     if (s.writing) s.closeAfterWrite = true;
     else this.#shutWrite(s);
-    if (!s.reading && this.#lingering.has(s)) this.#discard(s, new Uint8Array(READ_SIZE));
+    if (!s.reading && this.#lingering.has(s)) {
+      this.#discard(s, s.rsmall ?? new Uint8Array(SMALL_READ));
+    }
   }
 
   /** After the last write of a closed connection: FIN, or close if the peer is gone. */
@@ -457,7 +508,11 @@ export class DenoBackend implements SocketBackend {
 
   async #readLoop(s: DSock): Promise<void> {
     const conn = s.conn as DenoConn;
-    const buf = new Uint8Array(READ_SIZE);
+    // Small reads go to the connection's own small buffer; a read that fills
+    // it switches to a pooled READ_SIZE one until a read is small again. A
+    // pending read pins its buffer, so an idle connection holds SMALL_READ.
+    const small = s.rsmall ??= new Uint8Array(SMALL_READ);
+    let buf = small;
     s.reading = true;
     try {
       for (;;) {
@@ -486,9 +541,19 @@ export class DenoBackend implements SocketBackend {
         if (s.dead) break;
         // READ_SIZE is below RECV_SLICE: one call.
         this.#sink.recv(s.c, buf, 0, n);
+        if (buf === small) {
+          if (n === SMALL_READ) buf = this.#take();
+        } else if (n < SMALL_READ) {
+          this.#give(buf);
+          buf = small;
+        }
       }
     } finally {
       s.reading = false;
+      if (buf !== small) { // no read is pending here: back to the pool
+        this.#give(buf);
+        buf = small;
+      }
     }
     // Closed by C while reading: go on reading until the peer's end
     if (this.#lingering.has(s)) {
