@@ -66,6 +66,18 @@ const POOL_MAX = 256;
  */
 const LINGER_MS = 5000;
 
+/** Pooled small write buffers kept for reuse, at most. */
+const SMALL_POOL_MAX = 1024;
+
+/** An output buffer and the view last written from it (same-length writes reuse it). */
+class WBuf {
+  readonly buf: Uint8Array;
+  view: Uint8Array | null = null;
+  constructor(size: number) {
+    this.buf = new Uint8Array(size);
+  }
+}
+
 /** One host socket: a listener or a connection. */
 class DSock {
   hid: number;
@@ -88,13 +100,10 @@ class DSock {
   /** Closed by C, waiting for the peer's end (see `DenoBackend.close`). */
   lingerTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /**
-   * The output being written: `wsmall` for writes up to SMALL_READ bytes, else
-   * a pooled (or, above READ_SIZE, a new) buffer, released when written.
+   * The output being written, from a pool (above READ_SIZE bytes, a new
+   * buffer) while the write is in flight: idle connections hold none.
    */
-  wbuf: Uint8Array | null = null;
-  wview: Uint8Array | null = null;
-  /** This connection's own small write buffer. */
-  wsmall: Uint8Array | null = null;
+  wb: WBuf | null = null;
   /** This connection's own small read buffer (see SMALL_READ). */
   rsmall: Uint8Array | null = null;
   woff = 0;
@@ -138,6 +147,10 @@ export class DenoBackend implements SocketBackend {
    * given back when it completes, so that idle connections hold none.
    */
   #pool: Uint8Array[] = [];
+
+  /** Write buffers of SMALL_READ and READ_SIZE bytes not in use. */
+  #smallW: WBuf[] = [];
+  #largeW: WBuf[] = [];
 
   /** A READ_SIZE buffer from the pool (or a new one). */
   #take(): Uint8Array {
@@ -257,18 +270,12 @@ export class DenoBackend implements SocketBackend {
       s.wantWritable = true;
       return 0;
     }
-    // Small writes (the common case) use the connection's own small buffer;
-    // larger ones a pooled one, so that idle connections hold no large buffer.
-    const buf = len <= SMALL_READ
-      ? s.wsmall ??= new Uint8Array(SMALL_READ)
+    const wb = s.wb = len <= SMALL_READ
+      ? this.#smallW.pop() ?? new WBuf(SMALL_READ)
       : len <= READ_SIZE
-      ? this.#take()
-      : new Uint8Array(len);
-    if (buf !== s.wbuf) {
-      s.wbuf = buf;
-      s.wview = null;
-    }
-    copyOut(this.#sink.mem(), ptr, buf, len);
+      ? this.#largeW.pop() ?? new WBuf(READ_SIZE)
+      : new WBuf(len);
+    copyOut(this.#sink.mem(), ptr, wb.buf, len);
     s.writing = true;
     s.woff = 0;
     s.wlen = len;
@@ -276,13 +283,14 @@ export class DenoBackend implements SocketBackend {
     return len;
   }
 
-  /** Writes the rest of `s.wbuf`; one promise per write, no closure. */
+  /** Writes the rest of `s.wb`; one promise per write, no closure. */
   #writeMore(s: DSock): void {
     const conn = s.conn as DenoConn;
     // The same view serves every write of the same length (the common case).
-    let view = s.wview;
+    const wb = s.wb as WBuf;
+    let view = wb.view;
     if (view === null || view.byteOffset !== s.woff || view.length !== s.wlen - s.woff) {
-      view = s.wview = (s.wbuf as Uint8Array).subarray(s.woff, s.wlen);
+      view = wb.view = wb.buf.subarray(s.woff, s.wlen);
     }
     conn.write(view).then(s.onWritten, s.onWriteError);
   }
@@ -310,12 +318,17 @@ export class DenoBackend implements SocketBackend {
     }
   }
 
-  /** The write of `s` completed or failed: a large buffer goes back to the pool. */
+  /** The write of `s` completed or failed: its buffer goes back to a pool. */
   #releaseWrite(s: DSock): void {
-    const buf = s.wbuf;
-    if (buf === null || buf === s.wsmall) return; // kept, with its view
-    this.#give(buf);
-    s.wbuf = s.wview = null;
+    const wb = s.wb;
+    if (wb === null) return;
+    s.wb = null;
+    const n = wb.buf.length;
+    if (n === SMALL_READ) {
+      if (this.#smallW.length < SMALL_POOL_MAX) this.#smallW.push(wb);
+    } else if (n === READ_SIZE && this.#largeW.length < POOL_MAX) {
+      this.#largeW.push(wb);
+    }
   }
 
   #writeFailed(s: DSock, e: unknown): void {
