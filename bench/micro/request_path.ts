@@ -28,6 +28,8 @@ const abi: Abi = new Abi({
     abi.x.mgw_http_reply(c, 200, bptr + BODY.length, HDRS.length, bptr, BODY.length);
   },
   timer: () => {},
+  sendto: () => -1,
+  resolve: () => {},
 });
 abi.init(65536);
 const url = abi.stage(64);

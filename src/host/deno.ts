@@ -52,10 +52,31 @@ interface DenoApi {
 
 const READ_SIZE = 16384;
 /**
+ * The read buffer of a connection whose last read was small: a pending read
+ * pins its buffer, so an idle connection holds only this much. A read that
+ * fills it switches the connection to a READ_SIZE buffer from the pool until
+ * a read is small again.
+ */
+const SMALL_READ = 2048;
+/** Pooled READ_SIZE buffers kept for reuse (large reads and writes), at most. */
+const POOL_MAX = 256;
+/**
  * Longest wait for the peer's end after we closed a connection (see
  * `DenoBackend.close`).
  */
 const LINGER_MS = 5000;
+
+/** Pooled small write buffers kept for reuse, at most. */
+const SMALL_POOL_MAX = 1024;
+
+/** An output buffer and the view last written from it (same-length writes reuse it). */
+class WBuf {
+  readonly buf: Uint8Array;
+  view: Uint8Array | null = null;
+  constructor(size: number) {
+    this.buf = new Uint8Array(size);
+  }
+}
 
 /** One host socket: a listener or a connection. */
 class DSock {
@@ -78,8 +99,13 @@ class DSock {
   eof = false;
   /** Closed by C, waiting for the peer's end (see `DenoBackend.close`). */
   lingerTimer: ReturnType<typeof setTimeout> | undefined = undefined;
-  wbuf: Uint8Array | null = null;
-  wview: Uint8Array | null = null;
+  /**
+   * The output being written, from a pool (above READ_SIZE bytes, a new
+   * buffer) while the write is in flight: idle connections hold none.
+   */
+  wb: WBuf | null = null;
+  /** This connection's own small read buffer (see SMALL_READ). */
+  rsmall: Uint8Array | null = null;
   woff = 0;
   wlen = 0;
   onWritten: (n: number) => void;
@@ -116,6 +142,25 @@ export class DenoBackend implements SocketBackend {
   #nextHid = 1;
   /** Closed connections waiting for the peer's end (see `close`). */
   #lingering = new Set<DSock>();
+  /**
+   * READ_SIZE buffers not in use: taken by a write in flight or a large read,
+   * given back when it completes, so that idle connections hold none.
+   */
+  #pool: Uint8Array[] = [];
+
+  /** Write buffers of SMALL_READ and READ_SIZE bytes not in use. */
+  #smallW: WBuf[] = [];
+  #largeW: WBuf[] = [];
+
+  /** A READ_SIZE buffer from the pool (or a new one). */
+  #take(): Uint8Array {
+    return this.#pool.pop() ?? new Uint8Array(READ_SIZE);
+  }
+
+  /** Gives a buffer taken with `#take` back to the pool. */
+  #give(buf: Uint8Array): void {
+    if (buf.length === READ_SIZE && this.#pool.length < POOL_MAX) this.#pool.push(buf);
+  }
 
   /** @param sink receives what happens on the sockets */
   constructor(sink: BackendSink) {
@@ -225,11 +270,12 @@ export class DenoBackend implements SocketBackend {
       s.wantWritable = true;
       return 0;
     }
-    let buf = s.wbuf;
-    if (buf === null || buf.length < len) {
-      buf = s.wbuf = new Uint8Array(Math.max(len, READ_SIZE));
-    }
-    copyOut(this.#sink.mem(), ptr, buf, len);
+    const wb = s.wb = len <= SMALL_READ
+      ? this.#smallW.pop() ?? new WBuf(SMALL_READ)
+      : len <= READ_SIZE
+      ? this.#largeW.pop() ?? new WBuf(READ_SIZE)
+      : new WBuf(len);
+    copyOut(this.#sink.mem(), ptr, wb.buf, len);
     s.writing = true;
     s.woff = 0;
     s.wlen = len;
@@ -237,13 +283,14 @@ export class DenoBackend implements SocketBackend {
     return len;
   }
 
-  /** Writes the rest of `s.wbuf`; one promise per write, no closure. */
+  /** Writes the rest of `s.wb`; one promise per write, no closure. */
   #writeMore(s: DSock): void {
     const conn = s.conn as DenoConn;
     // The same view serves every write of the same length (the common case).
-    let view = s.wview;
+    const wb = s.wb as WBuf;
+    let view = wb.view;
     if (view === null || view.byteOffset !== s.woff || view.length !== s.wlen - s.woff) {
-      view = s.wview = (s.wbuf as Uint8Array).subarray(s.woff, s.wlen);
+      view = wb.view = wb.buf.subarray(s.woff, s.wlen);
     }
     conn.write(view).then(s.onWritten, s.onWriteError);
   }
@@ -255,6 +302,7 @@ export class DenoBackend implements SocketBackend {
       return;
     }
     s.writing = false;
+    this.#releaseWrite(s);
     const conn = s.conn as DenoConn;
     if (s.closeAfterWrite) {
       this.#shutWrite(s);
@@ -270,8 +318,22 @@ export class DenoBackend implements SocketBackend {
     }
   }
 
+  /** The write of `s` completed or failed: its buffer goes back to a pool. */
+  #releaseWrite(s: DSock): void {
+    const wb = s.wb;
+    if (wb === null) return;
+    s.wb = null;
+    const n = wb.buf.length;
+    if (n === SMALL_READ) {
+      if (this.#smallW.length < SMALL_POOL_MAX) this.#smallW.push(wb);
+    } else if (n === READ_SIZE && this.#largeW.length < POOL_MAX) {
+      this.#largeW.push(wb);
+    }
+  }
+
   #writeFailed(s: DSock, e: unknown): void {
     s.writing = false;
+    this.#releaseWrite(s);
     if (s.closeAfterWrite) this.#endLinger(s);
     else this.#fail(s, e);
   }
@@ -299,7 +361,9 @@ export class DenoBackend implements SocketBackend {
     }
     if (s.writing) s.closeAfterWrite = true;
     else this.#shutWrite(s);
-    if (!s.reading && this.#lingering.has(s)) this.#discard(s, new Uint8Array(READ_SIZE));
+    if (!s.reading && this.#lingering.has(s)) {
+      this.#discard(s, s.rsmall ?? new Uint8Array(SMALL_READ));
+    }
   }
 
   /** After the last write of a closed connection: FIN, or close if the peer is gone. */
@@ -457,7 +521,11 @@ export class DenoBackend implements SocketBackend {
 
   async #readLoop(s: DSock): Promise<void> {
     const conn = s.conn as DenoConn;
-    const buf = new Uint8Array(READ_SIZE);
+    // Small reads go to the connection's own small buffer; a read that fills
+    // it switches to a pooled READ_SIZE one until a read is small again. A
+    // pending read pins its buffer, so an idle connection holds SMALL_READ.
+    const small = s.rsmall ??= new Uint8Array(SMALL_READ);
+    let buf = small;
     s.reading = true;
     try {
       for (;;) {
@@ -486,9 +554,19 @@ export class DenoBackend implements SocketBackend {
         if (s.dead) break;
         // READ_SIZE is below RECV_SLICE: one call.
         this.#sink.recv(s.c, buf, 0, n);
+        if (buf === small) {
+          if (n === SMALL_READ) buf = this.#take();
+        } else if (n < SMALL_READ) {
+          this.#give(buf);
+          buf = small;
+        }
       }
     } finally {
       s.reading = false;
+      if (buf !== small) { // no read is pending here: back to the pool
+        this.#give(buf);
+        buf = small;
+      }
     }
     // Closed by C while reading: go on reading until the peer's end
     if (this.#lingering.has(s)) {

@@ -8,6 +8,7 @@ enum { PH_NONE, PH_IDLE, PH_HEAD, PH_BODY, PH_SEND };
 
 #define SWEEP_MAX_MS 1000U  // the sweep runs at least this often...
 #define SWEEP_MIN_MS 20U    // ...and at most this often
+#define SHRINK_MS 500U      // idle this long: the empty I/O buffers are freed
 
 void mg_limits_get(const struct mg_connection *lsn, struct mg_limits *l) {
   l->idle_ms = lsn->lim_idle;
@@ -76,6 +77,16 @@ static void timeout_408(struct mg_connection *c, const char *what) {
   mg_io_check(c);
 }
 
+// A keep-alive connection between requests holds no I/O buffers: after
+// SHRINK_MS without traffic its empty recv and send buffers are freed (the
+// next request allocates them again). Idle connections then cost only their
+// struct. Not while a protocol hook (a streamed file or upload) owns c.
+static void shrink_idle(struct mg_connection *c, uint64_t now) {
+  if (now - c->lim_mark < SHRINK_MS || c->pfn_data != NULL) return;
+  if (c->recv.len == 0 && c->recv.size > 0) mg_iobuf_free(&c->recv);
+  if (c->send.len == 0 && c->send.size > 0) mg_iobuf_free(&c->send);
+}
+
 static void check_conn(struct mg_connection *c, uint64_t now) {
   int ph = phase_of(c);
   if (ph != (int) c->lim_phase || c->lim_done) {  // a new phase or request
@@ -102,6 +113,8 @@ static void check_conn(struct mg_connection *c, uint64_t now) {
         MG_DEBUG(("%lu %s timeout", c->id, ph == PH_IDLE ? "idle" : "send"));
         c->is_closing = 1;
         mg_io_check(c);
+      } else if (ph == PH_IDLE) {
+        shrink_idle(c, now);
       }
       break;
     default:
