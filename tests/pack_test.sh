@@ -3,7 +3,8 @@
 # README, LICENSE and package.json; the tarball installs into an empty project
 # without the network (no runtime dependencies); there the API serves a request
 # (import "wasmgoose"), TypeScript type-checks against its .d.ts, and the
-# `wasmgoose` bin answers curl on port 0 — on Node.js and on Bun.
+# `wasmgoose` bin answers curl on port 0 — on Node.js and on Bun (which must
+# really be Bun: the API check reports the runtime it ran on).
 # Usage: tests/pack_test.sh   (after `make dist`; run from the repository root)
 set -u
 root=$(pwd)
@@ -90,6 +91,12 @@ serve_bin() { # name, command...
   check "$name: listening line" "http://127.0.0.1:" "$url"
   check "$name: hello" '{"message":"Hello, World!"}' "$(curl -s --max-time 5 "$url/")"
   check "$name: 404" '404' "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$url/nope")"
+  if [ -n "${EXPECT_EXE:-}" ]; then # every process of the group runs EXPECT_EXE
+    local exes
+    exes=$(for p in $(pgrep -g "$pid"); do readlink "/proc/$p/exe"; done | sort -u | tr '\n' ' ')
+    check "$name: runs on $(basename "$EXPECT_EXE")" "$EXPECT_EXE " "$exes"
+    [ "$exes" = "$EXPECT_EXE " ] || bad "$name: processes run [$exes]"
+  fi
   kill -TERM -- "-$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   [ -n "$url" ] || cat "$log"
@@ -100,7 +107,9 @@ for rt in node bun; do
   check "$rt: import('wasmgoose') serves" "200 {\"uri\":\"/from-the-package\",\"runtime\":\"$rt\"}" \
     "$(cd "$app" && timeout 30 "${run[@]}" serve.mjs 2>&1)"
   if [ "$rt" = bun ]; then
-    serve_bin "bun x wasmgoose" "$BUN" x --bun wasmgoose
+    # `bun run` finds the package's bin in node_modules/.bin (never the registry);
+    # --bun: run it on Bun despite its node shebang
+    EXPECT_EXE=$(readlink -f "$BUN") serve_bin "bun run wasmgoose" "$BUN" run --bun wasmgoose
   else
     serve_bin "node bin" node_modules/.bin/wasmgoose
     serve_bin "npx wasmgoose" npx --no-install wasmgoose
