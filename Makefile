@@ -19,6 +19,7 @@ APT_PKGS := clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-d
   mosquitto mosquitto-clients nginx chrony
 
 .PHONY: help setup deps apt run test test-c test-wasm test-deno test-node test-native test-cli lint wasm bench bench-full setup-bench native addon dist clean
+.PHONY: test-jsr test-pack test-bun
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t16
@@ -111,6 +112,7 @@ lint: deps ## deno lint, fmt --check, type check
 	$(DENO) lint
 	$(DENO) fmt --check
 	$(DENO) check mod.ts
+	$(DENO) doc --lint mod.ts  # JSR: every exported symbol documented, explicit types
 
 dist: deps ## compile the TypeScript for Node into dist/ (and tests into dist-test/)
 	$(TSC) -p tsconfig.json
@@ -124,9 +126,20 @@ test-deno: deps ## TypeScript tests on Deno
 test-node: dist ## TypeScript tests on Node
 	node --test --test-concurrency=1 dist-test/tests/
 
+# ---- packages: JSR, npm, Bun (issue 9) ------------------------------------------------
+BUN := node_modules/@oven/bun-linux-x64/bin/bun
+test-jsr: deps ## deno publish --dry-run; the published files alone serve with --allow-net only
+	bash tests/jsr_test.sh
+
+test-pack: dist ## npm pack: contents, offline install into an empty project, serves on Node and Bun
+	bash tests/pack_test.sh
+
+test-bun: deps ## TypeScript tests on Bun (bun test runs the node:test files), file by file
+	BUN=$(BUN) bash tests/bun_test.sh
+
 include tests/fuzz/fuzz.mk
 
-test: setup addon test-wasm test-c test-native fuzz-quick lint test-deno test-node test-cli ## everything CI runs
+test: setup addon test-wasm test-c test-native fuzz-quick lint test-deno test-node test-cli test-jsr test-pack test-bun ## everything CI runs
 	@echo "make test: all green"
 
 .PHONY: soak

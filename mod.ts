@@ -93,7 +93,7 @@ export {
   urlUser,
 } from "./src/util.ts";
 export type { LimitOptions, ManagerStats, ShutdownOptions } from "./src/limits.ts";
-export { serve, ServeWebSocket, upgradeWebSocket } from "./src/serve.ts";
+export { serve, ServeWebSocket, upgradeWebSocket, type WsListener } from "./src/serve.ts";
 export type {
   HttpServer,
   NetAddr,

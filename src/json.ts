@@ -19,7 +19,7 @@ import { type BytesLike, stageParts, utilInstance } from "./util.ts";
  * jsonFind("[".repeat(31) + "]".repeat(31), "$") === MG_JSON_TOO_DEEP; // true
  * ```
  */
-export const MG_JSON_TOO_DEEP = -1;
+export const MG_JSON_TOO_DEEP: number = -1;
 /**
  * `mg_json_get`: the document is not valid JSON.
  *
@@ -28,7 +28,7 @@ export const MG_JSON_TOO_DEEP = -1;
  * jsonFind("{a:1}", "$.a") === MG_JSON_INVALID; // true
  * ```
  */
-export const MG_JSON_INVALID = -2;
+export const MG_JSON_INVALID: number = -2;
 /**
  * `mg_json_get`: nothing at the path (or the path is malformed).
  *
@@ -37,7 +37,7 @@ export const MG_JSON_INVALID = -2;
  * jsonFind('{"a":1}', "$.b") === MG_JSON_NOT_FOUND; // true
  * ```
  */
-export const MG_JSON_NOT_FOUND = -3;
+export const MG_JSON_NOT_FOUND: number = -3;
 /**
  * Deepest nesting of arrays and objects the C parser accepts.
  *

@@ -27,7 +27,7 @@ import { type BytesLike, match, stageParts, utilInstance } from "./util.ts";
  * JSON.parse(new Rpc().process("{") as string).error.code === MG_RPC_PARSE_ERROR; // true
  * ```
  */
-export const MG_RPC_PARSE_ERROR = -32700;
+export const MG_RPC_PARSE_ERROR: number = -32700;
 /**
  * JSON-RPC 2.0: the frame is not a request object.
  *
@@ -36,7 +36,7 @@ export const MG_RPC_PARSE_ERROR = -32700;
  * JSON.parse(new Rpc().process("[]") as string).error.code === MG_RPC_INVALID_REQUEST; // true
  * ```
  */
-export const MG_RPC_INVALID_REQUEST = -32600;
+export const MG_RPC_INVALID_REQUEST: number = -32600;
 /**
  * JSON-RPC 2.0: no handler for the method.
  *
@@ -46,7 +46,7 @@ export const MG_RPC_INVALID_REQUEST = -32600;
  * JSON.parse(out).error.code === MG_RPC_METHOD_NOT_FOUND; // true
  * ```
  */
-export const MG_RPC_METHOD_NOT_FOUND = -32601;
+export const MG_RPC_METHOD_NOT_FOUND: number = -32601;
 /**
  * JSON-RPC 2.0: bad parameters (for handlers to throw).
  *
@@ -58,7 +58,7 @@ export const MG_RPC_METHOD_NOT_FOUND = -32601;
  * });
  * ```
  */
-export const MG_RPC_INVALID_PARAMS = -32602;
+export const MG_RPC_INVALID_PARAMS: number = -32602;
 /**
  * JSON-RPC 2.0: the handler failed (an exception other than an RpcError).
  *
@@ -67,7 +67,7 @@ export const MG_RPC_INVALID_PARAMS = -32602;
  * throw new RpcError(MG_RPC_INTERNAL_ERROR, "database unavailable");
  * ```
  */
-export const MG_RPC_INTERNAL_ERROR = -32603;
+export const MG_RPC_INTERNAL_ERROR: number = -32603;
 
 /**
  * An error a handler throws to answer with a JSON-RPC error object.
@@ -82,14 +82,35 @@ export const MG_RPC_INTERNAL_ERROR = -32603;
  * ```
  */
 export class RpcError extends Error {
-  /** The JSON-RPC error code. */
+  /**
+   * The JSON-RPC error code.
+   *
+   * @example
+   * ```ts
+   * new RpcError(MG_RPC_INVALID_PARAMS, "bad").code === -32602; // true
+   * ```
+   */
   readonly code: number;
-  /** Optional `data` member of the error object. */
+  /**
+   * Optional `data` member of the error object.
+   *
+   * @example
+   * ```ts
+   * new RpcError(MG_RPC_INVALID_PARAMS, "bad", { field: "x" }).data; // { field: "x" }
+   * ```
+   */
   readonly data: unknown;
   /**
+   * An error answered as `{"code": code, "message": message, "data": data}`.
+   *
    * @param code the error code
    * @param message the error message
    * @param data optional extra data (must be JSON-serialisable)
+   *
+   * @example
+   * ```ts
+   * throw new RpcError(MG_RPC_INVALID_PARAMS, "need a number", { got: typeof p });
+   * ```
    */
   constructor(code: number, message: string, data?: unknown) {
     super(message);

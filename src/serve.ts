@@ -721,7 +721,15 @@ function makeEvent(type: string, props: Record<string, unknown>): Event {
   return e;
 }
 
-type Listener = ((this: WebSocket, ev: Event) => unknown) | null;
+/**
+ * An `on…` handler property of {@link ServeWebSocket} (`null`: none).
+ *
+ * @example
+ * ```ts
+ * const onopen: WsListener = () => console.log("open");
+ * ```
+ */
+export type WsListener = ((this: WebSocket, ev: Event) => unknown) | null;
 
 /**
  * The server side of a WebSocket accepted by {@link upgradeWebSocket}: the
@@ -737,21 +745,21 @@ type Listener = ((this: WebSocket, ev: Event) => unknown) | null;
  */
 export class ServeWebSocket extends EventTarget {
   /** `0`. */
-  static readonly CONNECTING = CONNECTING;
+  static readonly CONNECTING: number = CONNECTING;
   /** `1`. */
-  static readonly OPEN = OPEN;
+  static readonly OPEN: number = OPEN;
   /** `2`. */
-  static readonly CLOSING = CLOSING;
+  static readonly CLOSING: number = CLOSING;
   /** `3`. */
-  static readonly CLOSED = CLOSED;
+  static readonly CLOSED: number = CLOSED;
   /** `0`. */
-  readonly CONNECTING = CONNECTING;
+  readonly CONNECTING: number = CONNECTING;
   /** `1`. */
-  readonly OPEN = OPEN;
+  readonly OPEN: number = OPEN;
   /** `2`. */
-  readonly CLOSING = CLOSING;
+  readonly CLOSING: number = CLOSING;
   /** `3`. */
-  readonly CLOSED = CLOSED;
+  readonly CLOSED: number = CLOSED;
   /** The request URL. */
   readonly url: string;
   /** The accepted subprotocol ("" for none). */
@@ -761,13 +769,13 @@ export class ServeWebSocket extends EventTarget {
   /** How binary messages arrive: `"blob"` (default) or `"arraybuffer"`. */
   binaryType: "blob" | "arraybuffer" = "blob";
   /** Called when the socket opens. */
-  onopen: Listener = null;
+  onopen: WsListener = null;
   /** Called with each message (`MessageEvent`). */
-  onmessage: Listener = null;
+  onmessage: WsListener = null;
   /** Called once closed (`CloseEvent`: code, reason, wasClean). */
-  onclose: Listener = null;
+  onclose: WsListener = null;
   /** Called on an error (before close). */
-  onerror: Listener = null;
+  onerror: WsListener = null;
   #state = CONNECTING;
   #conn: Connection | undefined;
   #closeCode = 1005;

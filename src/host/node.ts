@@ -163,8 +163,9 @@ export class NodeBackend implements SocketBackend {
     } finally {
       (dns as { lookup: unknown }).lookup = lookup;
     }
-    if (isIp && !this.#isBun && server.address() === null) {
-      // Binding failed synchronously; Node reports why on the next tick.
+    if (isIp && server.address() === null) {
+      // Binding failed synchronously (Bun binds an IP literal synchronously
+      // too); the runtime reports why on the next tick.
       failed = `cannot bind ${formatAddr(h, port)}`;
       this.lastError = failed;
       server.close();

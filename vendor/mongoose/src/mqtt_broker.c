@@ -471,7 +471,7 @@ static bool on_connect(struct mg_connection *c, struct mqtt_state *st,
   struct mqtt_client *cl, *old;
   const uint8_t *p = (const uint8_t *) m->data.buf;
   size_t n = m->data.len, pos = 0;
-  struct mg_str proto, props = {NULL, 0}, id, wprops = {NULL, 0}, wt, wm, u, pw;
+  struct mg_str proto, props = {NULL, 0}, id, wprops = {NULL, 0}, wt = {NULL, 0}, wm, u, pw;
   uint8_t level, flags;
   uint16_t ka;
   char idbuf[24];
