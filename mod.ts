@@ -93,6 +93,8 @@ export {
   urlUser,
 } from "./src/util.ts";
 export type { LimitOptions, ManagerStats, ShutdownOptions } from "./src/limits.ts";
+export { processId, runWorkers, workerDone, workerIndex } from "./src/workers.ts";
+export type { WorkersOptions } from "./src/workers.ts";
 export type {
   EventData,
   EventHandler,

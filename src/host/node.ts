@@ -44,6 +44,16 @@ function builtin<T>(id: string): T {
   return m as T;
 }
 
+/**
+ * Whether this process is a node:cluster worker (its listeners are bound by
+ * the primary, asynchronously).
+ */
+function inClusterWorker(): boolean {
+  clusterWorker ??= builtin<{ isWorker: boolean }>("node:cluster").isWorker;
+  return clusterWorker;
+}
+let clusterWorker: boolean | undefined;
+
 let netMod: typeof NetNs | undefined;
 let dnsMod: typeof DnsNs | undefined;
 let tlsMod: typeof TlsNs | undefined;
@@ -163,7 +173,7 @@ export class NodeBackend implements SocketBackend {
     } finally {
       (dns as { lookup: unknown }).lookup = lookup;
     }
-    if (isIp && !this.#isBun && server.address() === null) {
+    if (isIp && !this.#isBun && !inClusterWorker() && server.address() === null) {
       // Binding failed synchronously; Node reports why on the next tick.
       failed = `cannot bind ${formatAddr(h, port)}`;
       this.lastError = failed;
