@@ -1,8 +1,8 @@
-// The HTTP examples, run as child processes the way a user runs them
-// (`deno run` with the permissions their header names) on free ports, against
-// fetch, curl, openssl-made certificates and the http_client example itself.
-// Servers must exit 0 on SIGTERM. Deno only: the examples are TypeScript, and
-// Node 20 cannot run .ts files.
+// The HTTP examples, run as child processes the way a user runs them on free
+// ports — on Deno `deno run` with the permissions their header names, on Node
+// the compiled `dist-test/examples/*.js` (`make dist`), and the hello server
+// also on Bun — against fetch, curl, openssl-made certificates and the
+// http_client example itself. Servers must exit 0 on SIGTERM.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -26,11 +26,26 @@ function repoRoot(): string {
   return dir;
 }
 
+const isDeno = (globalThis as { Deno?: unknown }).Deno !== undefined;
+
 function skipReason(): string | undefined {
-  if ((globalThis as { Deno?: unknown }).Deno === undefined) {
-    return "the examples are TypeScript: run on Deno only (Node 20 cannot strip types)";
+  if (!isDeno && !existsSync(join(repoRoot(), "dist-test/examples/http_server.js"))) {
+    return "the compiled examples are missing: run make dist";
   }
   return undefined;
+}
+
+/** The command that runs example `name` on this runtime (or on `runtime`). */
+function exampleCommand(name: string, flags: string[], runtime?: "bun"): [string, string[]] {
+  const root = repoRoot();
+  if (runtime === "bun") {
+    return [join(root, "node_modules/@oven/bun-linux-x64/bin/bun"), [`examples/${name}.ts`]];
+  }
+  if (isDeno) {
+    const deno = join(root, "node_modules/@deno/linux-x64-glibc/deno");
+    return [deno, ["run", ...flags, "--no-prompt", `examples/${name}.ts`]];
+  }
+  return [process.execPath, [`dist-test/examples/${name}.js`]];
 }
 
 interface Run {
@@ -47,10 +62,11 @@ async function runExample(
   flags: string[],
   args: string[],
   want: RegExp,
+  runtime?: "bun",
 ): Promise<Run> {
   const root = repoRoot();
-  const deno = join(root, "node_modules/@deno/linux-x64-glibc/deno");
-  const proc = spawn(deno, ["run", ...flags, "--no-prompt", `examples/${name}.ts`, ...args], {
+  const [cmd, pre] = exampleCommand(name, flags, runtime);
+  const proc = spawn(cmd, [...pre, ...args], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -120,9 +136,8 @@ function runTool(cmd: string, args: string[]): Promise<{ code: number; out: stri
 
 /** Runs the http_client example to its end. */
 function httpClient(args: string[]): Promise<{ code: number; out: string }> {
-  const root = repoRoot();
-  const deno = join(root, "node_modules/@deno/linux-x64-glibc/deno");
-  return runTool(deno, ["run", "--allow-net", "--no-prompt", "examples/http_client.ts", ...args]);
+  const [cmd, pre] = exampleCommand("http_client", ["--allow-net"]);
+  return runTool(cmd, [...pre, ...args]);
 }
 
 const LISTEN = ["--listen", "http://127.0.0.1:0"];
@@ -156,6 +171,18 @@ test("examples/http_server.ts answers fetch; examples/http_client.ts gets its JS
   const refused = await httpClient([`${base}/hello`]);
   assert.equal(refused.code, 1);
   assert.match(refused.out, /^http_client: request to http:\/\/127\.0\.0\.1:\d+ failed/m);
+});
+
+test("examples/http_server.ts runs on Bun as it is", async (t) => {
+  const bun = join(repoRoot(), "node_modules/@oven/bun-linux-x64/bin/bun");
+  if (!existsSync(bun)) return t.skip("no Bun (npm @oven/bun-linux-x64)");
+  const run = await runExample("http_server", [], LISTEN, URL_RE, "bun");
+  try {
+    const res = await fetch(`${run.match[1]}/hello?name=Bun`);
+    assert.deepEqual(await res.json(), { hello: "Bun" });
+  } finally {
+    await stop(run, "http_server on Bun");
+  }
 });
 
 test("examples/rest_api.ts: create, list, get, delete, errors", async (t) => {
