@@ -350,3 +350,10 @@ test("examples/https_server.ts answers curl over TLS with an openssl certificate
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("README.md quotes examples/http_server.ts as it is", () => {
+  const root = repoRoot();
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const example = readFileSync(join(root, "examples/http_server.ts"), "utf8");
+  assert.ok(readme.includes("```ts\n" + example + "```\n"), "README's first example is stale");
+});
