@@ -122,18 +122,25 @@ async function primary(args: string[], opts: CliOptions): Promise<number> {
   }
   const wargs = [...args.filter((_, i) => !isListenArg(args, i)), "--listen", url];
   console.log(`wasmgoose: ${opts.workers} workers on ${url}`);
-  return await runWorkers({
-    workers: opts.workers,
-    args: wargs,
-    onStart: (i, pid) => console.log(`wasmgoose: worker ${i} started (pid ${pid})`),
-    onExit: (i, code, sig, restart) => {
-      if (restart) {
-        console.log(
-          `wasmgoose: worker ${i} died (${sig ?? `exit code ${code}`}); restarting it`,
-        );
-      }
-    },
-  });
+  let done: Promise<number>;
+  try {
+    done = runWorkers({
+      workers: opts.workers,
+      args: wargs,
+      onStart: (i, pid) => console.log(`wasmgoose: worker ${i} started (pid ${pid})`),
+      onExit: (i, code, sig, restart) => {
+        if (restart) {
+          console.log(
+            `wasmgoose: worker ${i} died (${sig ?? `exit code ${code}`}); restarting it`,
+          );
+        }
+      },
+    });
+  } catch (e) {
+    console.error(`wasmgoose: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  return await done;
 }
 
 /** Whether `args[i]` is part of a --listen option. */

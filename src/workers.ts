@@ -92,7 +92,7 @@ interface DenoLike {
     stderr: "inherit";
   }) => { spawn(): DenoChild };
   permissions: {
-    querySync(d: { name: string; variable?: string }): { state: string };
+    querySync(d: { name: string; variable?: string; command?: string }): { state: string };
   };
   env: { get(k: string): string | undefined };
   addSignalListener(sig: string, fn: () => void): void;
@@ -236,6 +236,9 @@ export function runWorkers(opts: WorkersOptions): Promise<number> {
     onExit: (code: number | null, sig: string | null) => void,
   ) => Handle;
   if (d !== undefined) {
+    if (d.permissions.querySync({ name: "run", command: d.execPath() }).state !== "granted") {
+      throw new Error("--workers on Deno needs --allow-run (to start the worker processes)");
+    }
     const args = [
       "run",
       ...denoFlags(d),

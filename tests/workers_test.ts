@@ -176,3 +176,25 @@ test("--workers rejects a bad count", async () => {
     assert.match(err, /--workers needs a number from 1 to 256/);
   }
 });
+
+test("--workers on Deno without --allow-run: a clear error, exit 1", async (t) => {
+  if ((globalThis as { Deno?: unknown }).Deno === undefined) return t.skip("Deno only");
+  const root = repoRoot();
+  const deno = join(root, "node_modules/@deno/linux-x64-glibc/deno");
+  const proc = spawn(deno, [
+    "run",
+    "--allow-net",
+    "--no-prompt",
+    "mod.ts",
+    "--workers",
+    "2",
+    "--listen",
+    "http://127.0.0.1:0",
+  ], { cwd: root, stdio: "pipe" });
+  let err = "";
+  proc.stderr.setEncoding("utf8");
+  proc.stderr.on("data", (s: string) => err += s);
+  const code = await new Promise<number | null>((r) => proc.once("exit", (c) => r(c)));
+  assert.equal(code, 1);
+  assert.match(err, /--workers on Deno needs --allow-run/);
+});
