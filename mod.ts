@@ -113,6 +113,8 @@ export type {
   RouteHandler,
   RouteMatch,
 } from "./src/router.ts";
+export { processId, runWorkers, workerDone, workerIndex } from "./src/workers.ts";
+export type { WorkersOptions } from "./src/workers.ts";
 export type {
   EventData,
   EventHandler,

@@ -19,6 +19,7 @@ import { readPemFile } from "./host/tls.ts";
 import type { ServeDirOptions } from "./static.ts";
 import { rootProblem } from "./host/fs.ts";
 import { serveApp } from "./app.ts";
+import { processId, runWorkers, workerDone, workerIndex } from "./workers.ts";
 
 /**
  * The default listening URL of the CLI.
@@ -39,7 +40,8 @@ export const DEFAULT_URL = "http://0.0.0.0:8000";
  * ```
  */
 export const USAGE: string =
-  `Usage: wasmgoose [--listen URL] [--root DIR | --app MODULE] [--cert FILE --key FILE] [--help]
+  `Usage: wasmgoose [--listen URL] [--root DIR | --app MODULE] [--cert FILE --key FILE]
+                 [--workers N] [--help]
 
 Serves {"message":"Hello, World!"} on GET / (404 {"error":"Not Found"} elsewhere)
 with the Mongoose HTTP server compiled to WebAssembly; with --root, serves the
@@ -53,6 +55,10 @@ Options:
                      (export default { fetch }, e.g. a Hono app) instead
       --cert FILE    TLS certificate chain (PEM) of an https:// listener
       --key FILE     its private key (PEM)
+  -w, --workers N    run N worker processes sharing the port (SO_REUSEPORT on
+                     Deno, which then needs --allow-run; node:cluster on Node);
+                     a worker that dies is restarted; responses carry the
+                     headers X-Worker (index) and X-Worker-Pid
   -h, --help         show this help and exit
 
 Stop with Ctrl-C (SIGINT) or SIGTERM.`;
@@ -74,6 +80,81 @@ function hello(c: Connection, _ev: number, data: unknown): void {
   }
 }
 
+/** The hello handler of worker `index`: its responses name the worker. */
+function helloWorker(index: number): (c: Connection, ev: number, data: unknown) => void {
+  const headers: Record<string, string> = {
+    ...JSON_HEADERS,
+    "X-Worker": String(index),
+    "X-Worker-Pid": String(processId()),
+  };
+  return (c, _ev, data) => {
+    const hm = data as HttpMessage;
+    const method = hm.method;
+    if (hm.uri === "/" && (method === "GET" || method === "HEAD")) {
+      c.reply(200, HELLO, headers);
+    } else {
+      c.reply(404, NOT_FOUND, headers);
+    }
+  };
+}
+
+/**
+ * `url` with port 0 replaced by a free port (the workers must all bind the
+ * same one); `url` itself for any other port.
+ */
+function fixPort(url: string): string {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(\[[^\]]*\]|[^/:]*):0(\/.*)?$/i.exec(url);
+  if (m === null) return url;
+  const mgr = new Manager();
+  try {
+    const addr = mgr.listen(`tcp://${m[2]}:0`).localAddr;
+    if (addr === "") throw new Error("--workers with port 0 needs an IP address");
+    return `${m[1]}${addr}${m[3] ?? ""}`;
+  } finally {
+    mgr.close();
+  }
+}
+
+/** The primary of `--workers`: starts the workers, waits until they stop. */
+async function primary(args: string[], opts: CliOptions): Promise<number> {
+  let url: string;
+  try {
+    url = fixPort(opts.listen);
+  } catch (e) {
+    console.error(`wasmgoose: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  const wargs = [...args.filter((_, i) => !isListenArg(args, i)), "--listen", url];
+  console.log(`wasmgoose: ${opts.workers} workers on ${url}`);
+  let done: Promise<number>;
+  try {
+    done = runWorkers({
+      workers: opts.workers,
+      args: wargs,
+      onStart: (i, pid) => console.log(`wasmgoose: worker ${i} started (pid ${pid})`),
+      onExit: (i, code, sig, restart) => {
+        if (restart) {
+          console.log(
+            `wasmgoose: worker ${i} died (${sig ?? `exit code ${code}`}); restarting it`,
+          );
+        }
+      },
+    });
+  } catch (e) {
+    console.error(`wasmgoose: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  return await done;
+}
+
+/** Whether `args[i]` is part of a --listen option. */
+function isListenArg(args: string[], i: number): boolean {
+  const a = args[i];
+  if (a === "-l" || a === "--listen" || a.startsWith("--listen=")) return true;
+  const prev = args[i - 1];
+  return i > 0 && (prev === "-l" || prev === "--listen");
+}
+
 /** The request handler of `--root`: the files under `rootDir`. */
 function staticFiles(rootDir: string): (c: Connection, ev: number, data: unknown) => void {
   const opts: ServeDirOptions = { rootDir };
@@ -88,11 +169,12 @@ interface CliOptions {
   cert?: string;
   key?: string;
   app?: string;
+  workers: number;
 }
 
 /** Parses `args`; returns an error message for bad ones. */
 function parseArgs(args: string[]): CliOptions | string {
-  const opts: CliOptions = { listen: DEFAULT_URL, root: undefined, help: false };
+  const opts: CliOptions = { listen: DEFAULT_URL, root: undefined, help: false, workers: 1 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "-h" || a === "--help") {
@@ -105,6 +187,12 @@ function parseArgs(args: string[]): CliOptions | string {
       const v = args[++i];
       if (v === undefined || v === "") return `${a} needs a file`;
       opts[a === "--cert" ? "cert" : "key"] = v;
+    } else if (a === "-w" || a === "--workers" || a.startsWith("--workers=")) {
+      const v = a.startsWith("--workers=") ? a.slice(10) : args[++i];
+      if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 256) {
+        return "--workers needs a number from 1 to 256";
+      }
+      opts.workers = Number(v);
     } else if (a === "-r" || a === "--root") {
       const v = args[++i];
       if (v === undefined || v === "") return `${a} needs a directory`;
@@ -158,7 +246,13 @@ export async function main(args: string[]): Promise<number> {
       return 2;
     }
   }
+  if (opts.app !== undefined && opts.workers > 1) {
+    console.error("wasmgoose: --workers does not support --app yet");
+    return 2;
+  }
   if (opts.app !== undefined) return await serveApp(opts.app, opts.listen);
+  const index = opts.workers > 1 ? workerIndex() : undefined;
+  if (opts.workers > 1 && index === undefined) return await primary(args, opts);
   const mgr = new Manager();
   let lsn: Connection;
   try {
@@ -168,9 +262,15 @@ export async function main(args: string[]): Promise<number> {
     const tls = opts.cert !== undefined && opts.key !== undefined
       ? { cert: readPemFile(opts.cert), key: readPemFile(opts.key) }
       : undefined;
-    lsn = mgr.listen(opts.listen, opts.root === undefined ? hello : staticFiles(opts.root), {
+    const handler = opts.root !== undefined
+      ? staticFiles(opts.root)
+      : index === undefined
+      ? hello
+      : helloWorker(index);
+    lsn = mgr.listen(opts.listen, handler, {
       events: [MG_EV_HTTP_MSG],
       tls,
+      reusePort: index !== undefined,
     });
   } catch (e) {
     console.error(`wasmgoose: ${e instanceof Error ? e.message : String(e)}`);
@@ -178,11 +278,20 @@ export async function main(args: string[]): Promise<number> {
     return 1;
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(opts.listen)?.[1] ?? "http";
-  console.log(`wasmgoose listening on ${scheme}://${lsn.localAddr}`);
+  if (index === undefined) {
+    console.log(`wasmgoose listening on ${scheme}://${lsn.localAddr}`);
+  } else {
+    // A node:cluster worker binds later, through the primary: print the URL.
+    const bound = lsn.localAddr !== "" && !lsn.localAddr.endsWith(":0");
+    const where = bound ? `${scheme}://${lsn.localAddr}` : opts.listen;
+    console.log(`wasmgoose worker ${index} (pid ${processId()}) listening on ${where}`);
+  }
   try {
     await mgr.run();
   } catch {
     return 1; // fatal error, already reported
+  } finally {
+    if (index !== undefined) workerDone();
   }
   return 0;
 }

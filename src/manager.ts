@@ -224,6 +224,8 @@ export class Manager {
   #lastListen = { c: 0, hid: 0 };
   /** TLS options of the listen/connect call in progress (for the imports). */
   #tls: TlsOptions | undefined;
+  /** reusePort of the listen call in progress (for the imports). */
+  #reusePort = false;
   #timers = new Map<number, TimerEntry>();
   #nextTid = 1;
   #rt: ReturnType<typeof setTimeout> | undefined;
@@ -359,12 +361,14 @@ export class Manager {
     this.#lastListen.c = 0;
     this.#backend.lastError = "";
     this.#tls = opts?.tls;
+    this.#reusePort = opts?.reusePort === true;
     try {
       c = abi.x.mgw_listen(abi.putCString(url), isHttpUrl(url) ? 1 : 0, h, this.#cmask(h));
     } catch (e) {
       throw this.#fail(e);
     } finally {
       this.#tls = undefined;
+      this.#reusePort = false;
     }
     if (c === 0) {
       this.#freeHandler(h);
@@ -1070,6 +1074,7 @@ export class Manager {
         port,
         flags,
         this.#tls,
+        this.#reusePort,
       );
       if (hid > 0) {
         this.#lastListen.c = c;

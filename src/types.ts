@@ -73,6 +73,13 @@ export interface ListenOptions {
    * Ignored for plain URLs.
    */
   tls?: TlsOptions;
+  /**
+   * Share the port with other processes (SO_REUSEPORT, Linux): the kernel
+   * spreads new connections over them. Deno only, and there it needs
+   * `--unstable-net`; on Node, processes share a port through node:cluster
+   * (see `runWorkers()`), and this option is ignored.
+   */
+  reusePort?: boolean;
 }
 
 /**

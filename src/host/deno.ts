@@ -39,10 +39,10 @@ interface DenoListener {
   close(): void;
 }
 interface DenoApi {
-  listen(opts: { hostname: string; port: number }): DenoListener;
+  listen(opts: { hostname: string; port: number; reusePort?: boolean }): DenoListener;
   connect(opts: { hostname: string; port: number }): Promise<DenoConn>;
   listenTls(
-    opts: { hostname: string; port: number; cert: string; key: string },
+    opts: { hostname: string; port: number; cert: string; key: string; reusePort?: boolean },
   ): DenoListener;
   connectTls(
     opts: { hostname: string; port: number; caCerts?: string[] },
@@ -168,7 +168,14 @@ export class DenoBackend implements SocketBackend {
     this.#sink = sink;
   }
 
-  listen(c: number, host: string, port: number, flags: number, tls?: TlsOptions): number {
+  listen(
+    c: number,
+    host: string,
+    port: number,
+    flags: number,
+    tls?: TlsOptions,
+    reusePort?: boolean,
+  ): number {
     const why = unsupported(flags, "listeners");
     if (why !== null) {
       this.lastError = why;
@@ -177,9 +184,11 @@ export class DenoBackend implements SocketBackend {
     let lsn: DenoListener;
     try {
       const hostname = host || "0.0.0.0";
+      // reusePort (SO_REUSEPORT, Linux) needs --unstable-net on Deno 2
+      const rp = reusePort === true ? { reusePort: true } : {};
       lsn = (flags & FLAG_TLS) !== 0
-        ? this.#deno.listenTls({ hostname, port, ...serverPems(tls) })
-        : this.#deno.listen({ hostname, port });
+        ? this.#deno.listenTls({ hostname, port, ...serverPems(tls), ...rp })
+        : this.#deno.listen({ hostname, port, ...rp });
     } catch (e) {
       this.lastError = errorMessage(e);
       return -1;

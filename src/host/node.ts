@@ -44,6 +44,16 @@ function builtin<T>(id: string): T {
   return m as T;
 }
 
+/**
+ * Whether this process is a node:cluster worker (its listeners are bound by
+ * the primary, asynchronously).
+ */
+function inClusterWorker(): boolean {
+  clusterWorker ??= builtin<{ isWorker: boolean }>("node:cluster").isWorker;
+  return clusterWorker;
+}
+let clusterWorker: boolean | undefined;
+
 let netMod: typeof NetNs | undefined;
 let dnsMod: typeof DnsNs | undefined;
 let tlsMod: typeof TlsNs | undefined;
@@ -163,9 +173,10 @@ export class NodeBackend implements SocketBackend {
     } finally {
       (dns as { lookup: unknown }).lookup = lookup;
     }
-    if (isIp && server.address() === null) {
+    if (isIp && !inClusterWorker() && server.address() === null) {
       // Binding failed synchronously (Bun binds an IP literal synchronously
-      // too); the runtime reports why on the next tick.
+      // too; a cluster worker binds through its primary, asynchronously);
+      // the runtime reports why on the next tick.
       failed = `cannot bind ${formatAddr(h, port)}`;
       this.lastError = failed;
       server.close();

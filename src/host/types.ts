@@ -56,8 +56,17 @@ export interface SocketBackend {
   /**
    * Opens a listener for connection `c` on `host` (empty: all interfaces)
    * and `port`; returns a host id >= 1, or -1 (see {@link lastError}).
+   * `reusePort`: share the port with other processes (SO_REUSEPORT; Deno
+   * only, Node shares through node:cluster instead).
    */
-  listen(c: number, host: string, port: number, flags: number, tls?: TlsOptions): number;
+  listen(
+    c: number,
+    host: string,
+    port: number,
+    flags: number,
+    tls?: TlsOptions,
+    reusePort?: boolean,
+  ): number;
   /** The bound `ip:port` of listener `hid`, or null if not bound yet. */
   localAddr(hid: number): string | null;
   /** Starts an outbound connection; returns a host id >= 1, or -1. */

@@ -375,9 +375,18 @@ export class SplitBackend implements SocketBackend {
     this.#lastError = s;
   }
 
-  listen(c: number, host: string, port: number, flags: number, tls?: TlsOptions): number {
+  listen(
+    c: number,
+    host: string,
+    port: number,
+    flags: number,
+    tls?: TlsOptions,
+    reusePort?: boolean,
+  ): number {
     const udp = (flags & FLAG_UDP) !== 0;
-    const hid = udp ? this.udp.listen(c, host, port) : this.#tcp.listen(c, host, port, flags, tls);
+    const hid = udp
+      ? this.udp.listen(c, host, port)
+      : this.#tcp.listen(c, host, port, flags, tls, reusePort);
     if (hid < 0) this.#lastError = udp ? this.udp.lastError : this.#tcp.lastError;
     return hid;
   }
