@@ -357,3 +357,32 @@ test("README.md quotes examples/http_server.ts as it is", () => {
   const example = readFileSync(join(root, "examples/http_server.ts"), "utf8");
   assert.ok(readme.includes("```ts\n" + example + "```\n"), "README's first example is stale");
 });
+
+test("examples/sse_chunked.ts: a chunked export (curl --raw) and an event stream (curl -N)", async (t) => {
+  const why = skipReason();
+  if (why !== undefined) return t.skip(why);
+  const run = await runExample("sse_chunked", ["--allow-net"], LISTEN, URL_RE);
+  try {
+    const base = run.match[1];
+    // The raw bytes: chunked framing, 10 pieces of JSON lines, then the end
+    const raw = await runTool("curl", ["-sS", "-i", "--raw", `${base}/export`]);
+    assert.equal(raw.code, 0, raw.out);
+    assert.match(raw.out, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(raw.out, /\r\nTransfer-Encoding: chunked\r\n/i);
+    assert.ok(raw.out.endsWith("\r\n0\r\n\r\n"), raw.out.slice(-40));
+    // Decoded by fetch: 1000 records in order
+    const res = await fetch(`${base}/export`);
+    assert.equal(res.headers.get("content-type"), "application/x-ndjson");
+    const lines = (await res.text()).trimEnd().split("\n").map((l) => JSON.parse(l));
+    assert.equal(lines.length, 1000);
+    lines.forEach((r, i) => assert.deepEqual(r, { id: i, square: i * i }));
+    // The event stream: the greeting with two data lines, five ticks, the end
+    const sse = await runTool("curl", ["-sS", "-N", `${base}/events`]);
+    assert.equal(sse.code, 0, sse.out);
+    const want = "event: hello\nretry: 1000\ndata: first line\ndata: second line\n\n" +
+      [1, 2, 3, 4, 5].map((n) => `event: tick\nid: ${n}\ndata: {"n":${n}}\n\n`).join("");
+    assert.equal(sse.out, want);
+  } finally {
+    await stop(run, "sse_chunked");
+  }
+});
