@@ -18,7 +18,7 @@ SAN     := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
 APT_PKGS := clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev wrk curl chromium \
   mosquitto mosquitto-clients nginx chrony
 
-.PHONY: help setup deps apt run test test-c test-wasm test-deno test-node test-native test-cli lint wasm bench bench-full setup-bench native addon dist clean
+.PHONY: help setup deps apt run test test-c test-wasm test-deno test-node test-native test-cli lint wasm bench bench-full bench-mqtt setup-bench native addon dist clean
 .PHONY: test-jsr test-pack test-bun
 
 help: ## list the targets
@@ -165,8 +165,12 @@ BENCH_DEPS := setup setup-bench native addon dist $(if $(filter bombardier,$(TOO
 bench: $(BENCH_DEPS) ## quick benchmark (~5 min): hello, JSON, WebSocket echo, footprint; writes bench/RESULTS.md + charts
 	node bench/run.mjs
 
-bench-full: $(BENCH_DEPS) ## every workload and every server (about an hour)
+bench-full: $(BENCH_DEPS) ## every workload and every server (about an hour), then MQTT brokers
 	node bench/run.mjs WORKLOADS=full
+	$(MAKE) bench-mqtt
+
+bench-mqtt: dist ## MQTT publish throughput: our broker (Deno, Node) vs aedes and mosquitto -> bench/MQTT_RESULTS.md
+	set -o pipefail; node bench/mqtt_bench.mjs --runs 3 | node bench/mqtt_report.mjs
 
 clean: ## remove build outputs
 	rm -rf build dist dist-test bench/native/hello native/addon/build

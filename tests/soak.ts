@@ -226,12 +226,14 @@ function isMain(): boolean {
 if (isMain()) {
   const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process
     ?.env ?? {};
+  const json = env.SOAK_JSON === "1"; // one machine-readable line (tests/soak_test.ts)
   const r = await runSoak(
     Number(env.SOAK_REQUESTS ?? 2_000_000),
     Number(env.SOAK_CONNS ?? 200_000),
-    0.1,
-    (s) => console.log(s),
+    Number(env.SOAK_WARMUP ?? 0.1),
+    json ? () => {} : (s) => console.log(s),
   );
+  if (json) console.log(`SOAK_RESULT ${JSON.stringify(r)}`);
   const mib = (n: number) => (n / 1048576).toFixed(1);
   console.log(
     `soak: ${r.requests} requests + ${r.connections} connections in ${r.seconds.toFixed(1)} s; ` +
