@@ -21,14 +21,17 @@ for (const r of rows) {
   if (!groups.has(k)) groups.set(k, []);
   groups.get(k).push(r);
 }
-const fmt = (n, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+const fmt = (n, d = 0) =>
+  n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 let md = "# MQTT publish throughput\n\n" +
   "Written by `make bench-full` (`node bench/mqtt_bench.mjs | node bench/mqtt_report.mjs`): one MQTT.js\n" +
   "publisher → broker → one MQTT.js subscriber on 127.0.0.1, " +
   `${rows[0].messages} messages of ${rows[0].payload} B per run, ` +
   "runs interleaved, medians. The clients (Node) share the 2 CPUs with the broker, so compare the\n" +
   "broker's CPU per message (user and system apart) as much as msg/s.\n\n" +
-  `${new Date().toISOString().slice(0, 10)}, ${os.cpus()[0]?.model ?? "?"} × ${os.cpus().length}, ` +
+  `${new Date().toISOString().slice(0, 10)}, ${
+    os.cpus()[0]?.model ?? "?"
+  } × ${os.cpus().length}, ` +
   `Node ${process.versions.node}.\n`;
 for (const qos of [...new Set(rows.map((r) => r.qos))].sort()) {
   md += `\n## QoS ${qos}\n\n| broker | msg/s | broker user µs/msg | broker sys µs/msg | runs |\n` +
