@@ -21,7 +21,11 @@ if [ $? = 0 ]; then ok; else
   echo "$out"
   exit 1
 fi
-grep -q "warning" <<<"$out" && bad "publish warnings: $out" || ok
+# No warning, except the one dynamic import that is dynamic on purpose: the CLI's
+# --app MODULE (src/app.ts) imports the user's module by URL at run time.
+warnings=$(grep -A1 "^warning" <<<"$out" | grep -v "^--$" | paste - - |
+  grep -v "^warning\[unanalyzable-dynamic-import\].*src/app\.ts:" || true)
+[ -z "$warnings" ] && ok || bad "publish warnings: $warnings"
 files=$(sed -n "s|^ *file://$root/\(.*\) ([0-9.]*[KMG]\{0,1\}B)\$|\1|p" <<<"$out" | sort)
 for f in deno.json mod.ts README.md LICENSE wasm/embed.ts src/manager.ts src/host/deno.ts; do
   grep -qx "$f" <<<"$files" && ok || bad "the package lacks $f"
