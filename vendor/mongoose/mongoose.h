@@ -497,6 +497,47 @@ struct mg_http_hook {
 size_t mg_http_next_multipart(struct mg_str body, size_t ofs,
                               struct mg_http_part *part);
 
+// wasmgoose extension: a request body delivered as it arrives. Call
+// mg_http_body_stream(c, hm) from MG_EV_HTTP_HDRS of a server connection
+// whose request has a body (Content-Length > 0, or Transfer-Encoding:
+// chunked): the body is then handed to c->fn in pieces, as MG_EV_HTTP_BODY
+// events whose ev_data is a struct mg_str * (a chunked body decoded; the
+// bytes are valid during the event only), then one with an empty piece
+// (buf NULL, len 0) at its end. MG_EV_HTTP_MSG does not fire for it; the
+// request is answered as usual (at any time, before or after the end of
+// the body), and the next pipelined request is parsed once both are done.
+// A body larger than MG_MAX_RECV_SIZE is fine. "Expect: 100-continue" is
+// answered. A malformed chunked body fires MG_EV_HTTP_BODY with ev_data
+// NULL: the rest of the input is dropped and the connection closes after
+// the response (answer 400 then, if no response was started). Set
+// c->is_full to stop reading (backpressure). Returns false, doing nothing,
+// if the request has no body or c is not at MG_EV_HTTP_HDRS.
+#define MG_EV_HTTP_BODY (MG_EV_USER + 8)  // struct mg_str * (NULL: malformed)
+bool mg_http_body_stream(struct mg_connection *c, struct mg_http_message *hm);
+
+// wasmgoose extension: an incremental decoder of a chunked body (RFC 9112
+// 7.1), zero it to start. Each call looks at buf[0..len) (the input not
+// taken yet) and returns how many bytes it takes: framing (a chunk-size line
+// with extensions, the line break after data, a trailer line) or chunk data,
+// which it points *data at (else data->len is 0). 0: more input is needed
+// (an incomplete line stays for the next call), or the body has ended
+// (state MG_HTTP_CHUNKED_DONE); -1: malformed (then stays -1).
+enum {
+  MG_HTTP_CHUNKED_SIZE,      // expecting a chunk-size line
+  MG_HTTP_CHUNKED_DATA,      // in chunk data (left: bytes to come)
+  MG_HTTP_CHUNKED_DATA_END,  // expecting the line break after data
+  MG_HTTP_CHUNKED_TRAILER,   // in the trailer section
+  MG_HTTP_CHUNKED_DONE,      // the body has ended
+  MG_HTTP_CHUNKED_ERROR      // malformed
+};
+struct mg_http_chunked {
+  uint64_t left;  // data bytes of the current chunk still to come
+  size_t tlen;    // trailer bytes so far (at most MG_HTTP_MAX_HEAD)
+  int state;      // MG_HTTP_CHUNKED_*
+};
+long mg_http_chunked_step(struct mg_http_chunked *ck, const char *buf,
+                          size_t len, struct mg_str *data);
+
 
 
 // ---- HTTP: chunked responses and Server-Sent Events -------------------------

@@ -803,11 +803,12 @@ static long http_unchunk(char *b, size_t len, bool decode, size_t *dlen) {
 
 // Frames the body after the n-byte head at the start of c->recv, parsed into
 // hm. Returns 1 when the message is complete (*total: its size in c->recv; a
-// chunked body is decoded in place), 0 if more input is needed, or an HTTP
-// error status (400, 413, 501). `eof`: the peer has closed.
+// chunked body is decoded in place if `decode`, else hm->body is empty), 0 if
+// more input is needed, or an HTTP error status (400, 413, 501). `eof`: the
+// peer has closed.
 static int http_frame(struct mg_connection *c, struct mg_http_message *hm,
                       size_t n, const struct http_info *in, bool eof,
-                      size_t *total) {
+                      size_t *total, bool decode) {
   char *b = (char *) c->recv.buf + n;
   size_t avail = c->recv.len - n, dlen = 0;
   uint64_t cl = in->cl;
@@ -821,9 +822,9 @@ static int http_frame(struct mg_connection *c, struct mg_http_message *hm,
     r = http_unchunk(b, avail, false, &dlen);
     if (r == 0 && c->recv.len > MG_MAX_RECV_SIZE) return 413;  // still growing
     if (r <= 0) return (int) -r;
-    http_unchunk(b, avail, true, &dlen);
-    hm->body = str_n(b, dlen);
-    hm->message.len = (size_t) (b + dlen - hm->message.buf);
+    if (decode) http_unchunk(b, avail, true, &dlen);
+    hm->body = str_n(b, decode ? dlen : 0);
+    hm->message.len = (size_t) (b + hm->body.len - hm->message.buf);
     *total = n + (size_t) r;
   } else if (in->clen) {
     if (cl > MG_MAX_RECV_SIZE - n) return 413;  // must fit in c->recv
@@ -856,7 +857,8 @@ static void http_server_ev(struct mg_connection *c, int ev, void *ev_data);
 // cannot make the server queue unbounded output.
 static void http_serve(struct mg_connection *c) {
   while (c->pfn == http_server_ev && !c->is_resp && c->recv.len > 0 &&
-         c->send.len <= MG_HTTP_SEND_HWM) {
+         c->send.len <= MG_HTTP_SEND_HWM &&
+         (c->pfn_data == NULL || !((struct mg_http_hook *) c->pfn_data)->is_body)) {
     struct mg_http_message hm;
     struct http_info in;
     size_t total = 0;
@@ -877,7 +879,7 @@ static void http_serve(struct mg_connection *c) {
     }
     // A body too large to buffer may still be streamed by a handler of
     // MG_EV_HTTP_HDRS (mg_http_upload_stream): 413 only if none takes it
-    st = http_frame(c, &hm, (size_t) n, &in, false, &total);
+    st = http_frame(c, &hm, (size_t) n, &in, false, &total, false);
     if (st > 1 && (st != 413 || c->is_http_body || !in.clen)) {
       http_reject(c, st);
       break;
@@ -919,6 +921,9 @@ static void http_serve(struct mg_connection *c) {
         mg_send(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
       }
       break;
+    }
+    if (in.nte > 0) {  // chunked: decoded now (MG_EV_HTTP_HDRS saw it raw)
+      http_frame(c, &hm, (size_t) n, &in, false, &total, true);
     }
     c->is_resp = 1;
     c->is_http_body = c->is_sent_100 = 0;
@@ -966,7 +971,7 @@ static void http_client_ev(struct mg_connection *c, int ev, void *ev_data) {
       hm.message = hm.head;
       total = (size_t) n, st = 1;
     } else if (n > 0 && (in.flags & HTTP_RESPONSE)) {
-      st = http_frame(c, &hm, (size_t) n, &in, ev == MG_EV_CLOSE, &total);
+      st = http_frame(c, &hm, (size_t) n, &in, ev == MG_EV_CLOSE, &total, true);
       if (st == 0) break;
     }
     if (st != 1) {
