@@ -105,6 +105,10 @@ export interface WasmExports {
   mgw_serve(c: number, hm: number, file: number, blk: number, blen: number): void;
   /** `mg_http_upload_stream(c, hm, &mg_fs_posix, dir, maxSize)`. */
   mgw_upload(c: number, hm: number, dir: number, dlen: number, maxSize: number): void;
+  /** During `MG_EV_HTTP_HDRS`: `mg_http_body_stream(c, hm)`; 1 streaming, 0 not. */
+  mgw_body_stream(c: number, hm: number): number;
+  /** `MG_EV_HTTP_HDRS` crosses only for chunked bodies or bodies over `bytes` (<0: all). */
+  mgw_body_threshold(lsn: number, bytes: number): number;
   /** A listener's limits (ms; negative: keep the current value). */
   mgw_limits_set(lsn: number, idle: number, header: number, body: number, max: number): void;
   /** A listener's limit: 0 idle, 1 header, 2 body, 3 max_conns, 4 open connections. */

@@ -40,6 +40,7 @@ import type { BackendSink, SocketBackend } from "./host/types.ts";
 import { SplitBackend, UdpBackend } from "./host/udp.ts";
 import { lookupHost, sntpTime, wakeupData, WakeupPorts } from "./net.ts";
 import { endHttpMessage, type HttpMessage, newHttpMessage } from "./http.ts";
+import { bodyPiece, MG_EV_HTTP_BODY } from "./body_stream.ts";
 import type {
   EventHandler,
   ListenOptions,
@@ -1147,6 +1148,9 @@ export class Manager {
             break;
           case MG_EV_WAKEUP:
             data = wakeupData(abi, evd);
+            break;
+          case MG_EV_HTTP_BODY:
+            data = bodyPiece(abi, evd);
             break;
           case MG_EV_POLL:
             if (evd !== 0) {

@@ -9,6 +9,7 @@
 import { type Connection, wsUpgradeFromHead } from "./connection.ts";
 import {
   MG_EV_CLOSE,
+  MG_EV_HTTP_HDRS,
   MG_EV_HTTP_MSG,
   MG_EV_WRITE,
   MG_EV_WS_CTL,
@@ -22,6 +23,7 @@ import { Manager } from "./manager.ts";
 import type { ListenOptions } from "./types.ts";
 import type { WsMessage } from "./ws.ts";
 import { ServeRequest } from "./request.ts";
+import { BodyFeed, MG_EV_HTTP_BODY, setBodyThreshold, streamBody } from "./body_stream.ts";
 
 /**
  * A network address, as in `Deno.NetAddr`.
@@ -96,7 +98,11 @@ export interface ServeOptions {
    * (default: logs the error and answers 500).
    */
   onError?: (error: unknown) => Response | Promise<Response>;
-  /** `SO_REUSEPORT` (not supported yet: `true` throws). */
+  /**
+   * `SO_REUSEPORT` (Linux): several servers, e.g. one per process, share the
+   * port and the kernel spreads connections over them. Deno needs
+   * `--unstable-net`; Node.js needs 22.12 / 23.1 or later; not on Bun.
+   */
   reusePort?: boolean;
   /** PEM certificate chain: serve HTTPS (with `key`). */
   cert?: string;
@@ -152,10 +158,18 @@ const SEND_HWM = 256 * 1024;
 const SEND_LWM = 64 * 1024;
 /** How often clients of handlers in progress are checked for EOF. */
 const EOF_CHECK_MS = 50;
+/** Request bodies over this size (and chunked ones) are streamed as they arrive. */
+const STREAM_MIN = 64 * 1024;
+/** Bytes of a streamed request body queued for the handler before reads pause. */
+const BODY_HWM = 256 * 1024;
+/** Bytes of an unread request body dropped after the response before closing. */
+const DROP_MAX = 4 * 1024 * 1024;
 
 const TEXT_500: Record<string, string> = Object.freeze({ "Content-Type": "text/plain" });
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const EVENTS = [
+  MG_EV_HTTP_HDRS, // only for streamed bodies (setBodyThreshold)
+  MG_EV_HTTP_BODY,
   MG_EV_HTTP_MSG,
   MG_EV_WRITE,
   MG_EV_CLOSE,
@@ -168,6 +182,10 @@ const EVENTS = [
 class Pending {
   req: ServeRequest;
   done = false;
+  /** The response has started going out. */
+  started = false;
+  /** The streamed body of the request, if it is streamed. */
+  body: BodyFeed | undefined;
   #resolve: (() => void) | undefined;
   #completed: Promise<void> | undefined;
   constructor(req: ServeRequest) {
@@ -190,6 +208,8 @@ class Pending {
 /** The state of one connection of a server. */
 class ConnState {
   pending: Pending | undefined;
+  /** A streamed request body still arriving (it may outlive its request). */
+  body: BodyFeed | undefined;
   drain: (() => void) | undefined;
   ws: ServeWebSocket | undefined;
   remote: NetAddr | undefined;
@@ -303,6 +323,23 @@ function varyCase(name: string, n: number): string {
   return out;
 }
 
+/** Throws unless the runtime can share a port (`reusePort`). */
+function checkReusePort(): void {
+  const g = globalThis as {
+    Deno?: unknown;
+    process?: { versions?: Record<string, string | undefined> };
+  };
+  if (g.Deno !== undefined) return; // Deno.listen says if --unstable-net is missing
+  const v = g.process?.versions ?? {};
+  if (v.bun !== undefined) throw new Error("serve(): reusePort is not supported on Bun");
+  const [major, minor] = (v.node ?? "0.0").split(".").map(Number);
+  if (major < 22 || (major === 22 && minor < 12) || (major === 23 && minor < 1)) {
+    throw new Error(
+      `serve(): reusePort needs Node.js 22.12 / 23.1 or later (this is Node.js ${v.node})`,
+    );
+  }
+}
+
 function defaultOnError(error: unknown): Response {
   console.error("wasmgoose serve: handler error:", error);
   return new Response("Internal Server Error", { status: 500, headers: TEXT_500 });
@@ -371,9 +408,7 @@ class Server implements HttpServer {
     this.#handler = handler;
     this.#onError = opts.onError ?? defaultOnError;
     this.finished = new Promise<void>((r) => (this.#resolveFinished = r));
-    if (opts.reusePort === true) {
-      throw new Error("serve(): reusePort is not supported yet");
-    }
+    if (opts.reusePort === true) checkReusePort();
     const hostname = opts.hostname ?? "0.0.0.0";
     const port = opts.port ?? 8000;
     const tls = opts.cert !== undefined || opts.key !== undefined;
@@ -384,6 +419,7 @@ class Server implements HttpServer {
     const url = `${this.#scheme}://${urlHost(hostname)}:${port}`;
     this.#mgr = new Manager();
     const lopts: ListenOptions & { tls?: { cert: string; key: string } } = { events: EVENTS };
+    if (opts.reusePort === true) lopts.reusePort = true;
     if (tls) lopts.tls = { cert: opts.cert as string, key: opts.key as string };
     try {
       this.#lsn = this.#mgr.listen(url, this.#event, lopts);
@@ -395,6 +431,7 @@ class Server implements HttpServer {
         { cause: e },
       );
     }
+    setBodyThreshold(this.#lsn, STREAM_MIN);
     this.addr = parseAddr(this.#lsn.localAddr);
     const onListen = opts.onListen ??
       ((a: NetAddr) =>
@@ -440,7 +477,13 @@ class Server implements HttpServer {
   #event = (c: Connection, ev: number, data: unknown): void => {
     switch (ev) {
       case MG_EV_HTTP_MSG:
-        this.#request(c, data as HttpMessage);
+        this.#request(c, data as HttpMessage, false);
+        break;
+      case MG_EV_HTTP_HDRS:
+        this.#request(c, data as HttpMessage, true);
+        break;
+      case MG_EV_HTTP_BODY:
+        this.#bodyPiece(c, data as Uint8Array | null);
         break;
       case MG_EV_WRITE: {
         const st = c.userdata as ConnState | undefined;
@@ -457,6 +500,9 @@ class Server implements HttpServer {
         const st = c.userdata as ConnState | undefined;
         this.#conns.delete(c);
         if (st !== undefined) {
+          const b = st.body;
+          st.body = undefined;
+          b?.fail(new DOMException("the client closed the connection", "AbortError"));
           const p = st.pending;
           if (p !== undefined && !p.done) {
             st.pending = undefined;
@@ -486,6 +532,7 @@ class Server implements HttpServer {
     // client that half-closed), and MG_EV_CLOSE then ends the request first.
     if (p.done) return;
     p.finish();
+    p.body?.responded();
     this.#inflight--;
     if (this.#inflight === 0 && this.#eofTimer !== undefined) {
       clearInterval(this.#eofTimer);
@@ -506,13 +553,45 @@ class Server implements HttpServer {
         const p = (c.userdata as ConnState | undefined)?.pending;
         if (p === undefined || p.done || p.req._aborted || !c.isAlive) continue;
         if (c.isEof) {
-          p.req._abort(new DOMException("the client closed the connection", "AbortError"));
+          const why = new DOMException("the client closed the connection", "AbortError");
+          p.req._abort(why);
+          p.body?.fail(why);
         }
       }
     }, EOF_CHECK_MS);
   }
 
-  #request(c: Connection, hm: HttpMessage): void {
+  /** A piece of a streamed request body (empty: the end; null: malformed). */
+  #bodyPiece(c: Connection, piece: Uint8Array | null): void {
+    const st = c.userdata as ConnState | undefined;
+    const feed = st?.body;
+    if (st === undefined || feed === undefined) return;
+    if (piece === null) {
+      st.body = undefined;
+      feed.fail(new TypeError("malformed chunked request body"));
+      const p = st.pending;
+      if (p !== undefined && p.body === feed && !p.done && !p.started) {
+        c.reply(400, "Bad Request\n", TEXT_500); // C closes the connection after it
+        this.#finish(st, p);
+      } else {
+        c.close();
+      }
+      return;
+    }
+    if (piece.length === 0) {
+      st.body = undefined;
+      feed.end();
+      return;
+    }
+    feed.push(piece);
+    if (feed.dropped > DROP_MAX && (st.pending === undefined || st.pending.body !== feed)) {
+      // answered and nobody reads the rest: not worth receiving
+      st.body = undefined;
+      c.drain();
+    }
+  }
+
+  #request(c: Connection, hm: HttpMessage, headers: boolean): void {
     let st = c.userdata as ConnState | undefined;
     if (st === undefined) {
       st = new ConnState();
@@ -528,14 +607,22 @@ class Server implements HttpServer {
     const q = hm.query;
     const host = hm.header("host") ?? this.#lsn.localAddr;
     const url = this.#scheme + "://" + host + hm.uri + (q.length > 0 ? "?" + q : "");
-    let body: Uint8Array | null = null;
-    if (method !== "GET" && method !== "HEAD") {
+    let body: Uint8Array | ReadableStream<Uint8Array> | null = null;
+    let feed: BodyFeed | undefined;
+    if (headers) {
+      // MG_EV_HTTP_HDRS crosses only for large or chunked bodies: stream it
+      if (!streamBody(c, hm)) return; // not at a body: MG_EV_HTTP_MSG follows
+      feed = st.body = new BodyFeed(c, BODY_HWM);
+      body = feed.stream;
+      this.#watchEof();
+    } else if (method !== "GET" && method !== "HEAD") {
       const b = hm.body;
       if (b.length > 0) body = b.slice();
     }
     const sreq = new ServeRequest(method, url, hm.headers(), body);
     const req = sreq as unknown as Request;
     const p = new Pending(sreq);
+    p.body = feed;
     st.pending = p;
     this.#inflight++;
     sreq._slot = { conn: c, st };
@@ -593,6 +680,7 @@ class Server implements HttpServer {
       res.body?.cancel().catch(() => {});
       return; // MG_EV_CLOSE has ended the request
     }
+    p.started = true;
     const up = upgrades.get(res);
     if (up !== undefined) {
       this.#upgrade(c, st, p, up.socket, up.req);

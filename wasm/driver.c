@@ -149,10 +149,13 @@ void mgw_leave(void) {
   LEAVE();
 }
 
+bool mgw_hdrs_wanted(size_t h, struct mg_http_message *hm);  // wasm/http_body.c
+
 // Events of connections owned by a JS handler cross into the host
 static void js_handler(struct mg_connection *c, int ev, void *ev_data) {
   size_t h = (size_t) (uintptr_t) c->fn_data;
   if (h < s_nmasks && (s_masks[h] & (1UL << ev))) {
+    if (ev == MG_EV_HTTP_HDRS && !mgw_hdrs_wanted(h, (struct mg_http_message *) ev_data)) return;
     host_event(c, ev, ev_data, (int) h);
   }
 }

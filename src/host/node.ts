@@ -115,7 +115,14 @@ export class NodeBackend implements SocketBackend {
     this.#isBun = proc?.versions?.bun !== undefined;
   }
 
-  listen(c: number, host: string, port: number, flags: number, tls?: TlsOptions): number {
+  listen(
+    c: number,
+    host: string,
+    port: number,
+    flags: number,
+    tls?: TlsOptions,
+    reusePort?: boolean,
+  ): number {
     const why = unsupported(flags, "listeners");
     if (why !== null) {
       this.lastError = why;
@@ -166,7 +173,8 @@ export class NodeBackend implements SocketBackend {
       };
     }
     try {
-      server.listen({ host: h, port });
+      // reusePort (SO_REUSEPORT): Node >= 22.12 / 23.1 (serve() checks)
+      server.listen(reusePort === true ? { host: h, port, reusePort: true } : { host: h, port });
     } catch (e) {
       this.lastError = errorMessage(e);
       return -1;
