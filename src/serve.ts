@@ -326,10 +326,15 @@ function varyCase(name: string, n: number): string {
 /** Throws unless the runtime can share a port (`reusePort`). */
 function checkReusePort(): void {
   const g = globalThis as {
-    Deno?: unknown;
+    Deno?: { listenDatagram?: unknown };
     process?: { versions?: Record<string, string | undefined> };
   };
-  if (g.Deno !== undefined) return; // Deno.listen says if --unstable-net is missing
+  if (g.Deno !== undefined) {
+    // Without --unstable-net, Deno.listen({ reusePort }) ends the process;
+    // Deno.listenDatagram exists only with that flag
+    if (typeof g.Deno.listenDatagram === "function") return;
+    throw new Error("serve(): reusePort on Deno needs the --unstable-net flag");
+  }
   const v = g.process?.versions ?? {};
   if (v.bun !== undefined) throw new Error("serve(): reusePort is not supported on Bun");
   const [major, minor] = (v.node ?? "0.0").split(".").map(Number);

@@ -401,7 +401,16 @@ test("serve: reusePort", { skip: !isDeno && !nodeHasReusePort() }, async () => {
     await twoServersSharePort();
     return;
   }
-  // Deno needs --unstable-net for reusePort: run it in a child process
+  // Deno needs --unstable-net for reusePort (a clear error without it): run
+  // it in a child process
+  const unstableNet = typeof (globalThis as unknown as { Deno: { listenDatagram?: unknown } })
+    .Deno.listenDatagram === "function";
+  if (!unstableNet) {
+    assert.throws(
+      () => start(() => new Response("x"), { reusePort: true }),
+      /reusePort on Deno needs the --unstable-net flag/,
+    );
+  }
   const exe = (globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath();
   const url = new URL("./serve_reuseport_child.ts", import.meta.url).pathname;
   const out = await sh(`'${exe}' run -A --unstable-net '${url}'`);

@@ -512,7 +512,6 @@ test("serve: cert/key ask for TLS listeners; bad options throw", () => {
     () => serve({ port: 0, cert: "x", onListen() {} }, () => new Response()),
     TypeError,
   );
-  assert.throws(() => serve({ port: 0, reusePort: true, onListen() {} }, () => new Response()));
   assert.throws(
     () => serve({ port: 0 } as ServeOptions, undefined as unknown as ServeHandler),
     TypeError,
