@@ -74,6 +74,14 @@ export class BodyFeed {
     }, { highWaterMark: hwm, size: (b: Uint8Array) => b.byteLength });
   }
 
+  /** Drops the body from now on (nobody will read it). */
+  drop(): void {
+    if (this.#drop) return;
+    this.#drop = true;
+    this.#pause(false);
+    if (!this.ended) this.#ctrl.error(new TypeError("the request body is not read"));
+  }
+
   /** Whether pieces are dropped rather than queued. */
   get dropping(): boolean {
     return this.#drop;
@@ -124,6 +132,6 @@ export class BodyFeed {
     if (this.ended || this.#drop || this.stream.locked) return;
     this.#drop = true;
     this.#pause(false);
-    this.#ctrl.error(new TypeError("the request body was not read before the response was sent"));
+    this.#ctrl.error(new TypeError("the response was sent before the request body was read"));
   }
 }

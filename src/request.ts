@@ -45,9 +45,9 @@ export class ServeRequest {
   _slot: unknown = undefined;
 
   /**
-   * `body`: the whole body (the C core buffers bodies up to
-   * MG_MAX_RECV_SIZE), or a stream fed as body bytes arrive (for a core that
-   * delivers bodies in pieces: then the body readers go through the real
+   * `body`: the whole body (a small one, buffered by the C core), or a
+   * stream fed as body bytes arrive (large or chunked bodies, see
+   * src/body_stream.ts: then the body readers go through the real
    * Request), or null.
    */
   constructor(

@@ -618,8 +618,12 @@ class Server implements HttpServer {
       // MG_EV_HTTP_HDRS crosses only for large or chunked bodies: stream it
       if (!streamBody(c, hm)) return; // not at a body: MG_EV_HTTP_MSG follows
       feed = st.body = new BodyFeed(c, BODY_HWM);
-      body = feed.stream;
-      this.#watchEof();
+      if (method === "GET" || method === "HEAD") {
+        feed.drop(); // a Request of these methods has no body
+      } else {
+        body = feed.stream;
+        this.#watchEof();
+      }
     } else if (method !== "GET" && method !== "HEAD") {
       const b = hm.body;
       if (b.length > 0) body = b.slice();

@@ -287,9 +287,11 @@ test("serve: pipelined requests after a streamed body; a handler that ignores a 
         `GET /b HTTP/1.1\r\nHost: x\r\n\r\n` +
         `POST /ignore HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n` +
         `10000\r\n${"q".repeat(65536)}\r\n0\r\n\r\n` +
-        `GET /c HTTP/1.1\r\nHost: x\r\n\r\n`,
+        `GET /c HTTP/1.1\r\nHost: x\r\n\r\n` +
+        `GET /d HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}` +
+        `GET /e HTTP/1.1\r\nHost: x\r\n\r\n`,
     );
-    const rs = await c.waitResponses(6);
+    const rs = await c.waitResponses(8);
     assert.deepEqual(rs.map((r) => r.body), [
       String(body.length),
       "get /a",
@@ -297,6 +299,8 @@ test("serve: pipelined requests after a streamed body; a handler that ignores a 
       "get /b",
       "ignored",
       "get /c",
+      "get /d", // a GET's body is not read (a Request of GET has none)
+      "get /e",
     ]);
     assert.ok(!c.closed);
     c.destroy();
