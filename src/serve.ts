@@ -101,7 +101,7 @@ export interface ServeOptions {
   /**
    * `SO_REUSEPORT` (Linux): several servers, e.g. one per process, share the
    * port and the kernel spreads connections over them. Deno needs
-   * `--unstable-net`; Node.js needs 22.12 / 23.1 or later; not on Bun.
+   * `--unstable-net`; Node.js needs 22.12 / 23.1 or later.
    */
   reusePort?: boolean;
   /** PEM certificate chain: serve HTTPS (with `key`). */
@@ -336,7 +336,7 @@ function checkReusePort(): void {
     throw new Error("serve(): reusePort on Deno needs the --unstable-net flag");
   }
   const v = g.process?.versions ?? {};
-  if (v.bun !== undefined) throw new Error("serve(): reusePort is not supported on Bun");
+  if (v.bun !== undefined) return; // Bun's node:net has it
   const [major, minor] = (v.node ?? "0.0").split(".").map(Number);
   if (major < 22 || (major === 22 && minor < 12) || (major === 23 && minor < 1)) {
     throw new Error(

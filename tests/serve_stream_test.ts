@@ -401,7 +401,7 @@ test("serve: a client that goes away mid-body errors the stream and aborts the s
 
 test("serve: reusePort", { skip: !isDeno && !nodeHasReusePort() }, async () => {
   if (!isDeno) {
-    // Node.js with SO_REUSEPORT support: two servers share the port
+    // Node.js with SO_REUSEPORT support (or Bun): two servers share the port
     await twoServersSharePort();
     return;
   }
@@ -432,7 +432,8 @@ test("serve: reusePort on a Node.js without it is a clear error", {
 
 function nodeHasReusePort(): boolean {
   const v = process.versions;
-  if (isDeno || v.bun !== undefined) return false;
+  if (isDeno) return false;
+  if (v.bun !== undefined) return true;
   const [major, minor] = v.node.split(".").map(Number);
   return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 }
