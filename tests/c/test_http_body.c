@@ -293,6 +293,38 @@ static void test_pause_and_close(void) {
   mg_close_conn(c);
 }
 
+// A client that stalls mid-body is timed out (body timeout), also while the
+// application is answering; a paused connection (the application's turn) is not
+static void test_body_timeout(void) {
+  struct mg_mgr mgr;
+  struct mg_limits l = {0, 0, 1000, 0};
+  struct mg_connection *lsn, *c;
+  unsigned long id;
+  uint64_t end;
+  mg_mgr_init(&mgr);
+  lsn = mg_http_listen(&mgr, "http://127.0.0.1:8001", srv_fn, NULL);
+  mg_limits_set(lsn, &l);
+  reset(ANSWER_AT_END);
+  c = fake_accept(lsn);
+  id = c->id;
+  CHECK(send_str(c, "POST /s HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc"));
+  for (end = fake_now + 800; fake_now < end;) fake_now += 50, mg_mgr_poll(&mgr, 0);
+  CHECK(fake_alive(&mgr, id) && send_str(c, "def"));  // activity restarts the clock
+  for (end = fake_now + 800; fake_now < end;) fake_now += 50, mg_mgr_poll(&mgr, 0);
+  CHECK(fake_alive(&mgr, id));
+  for (end = fake_now + 600; fake_now < end;) fake_now += 50, mg_mgr_poll(&mgr, 0);
+  CHECK(!fake_alive(&mgr, id) && s_ends == 0);
+  // paused by the application: no timeout
+  reset(PAUSE);
+  c = fake_accept(lsn);
+  id = c->id;
+  CHECK(send_str(c, "POST /s HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc"));
+  CHECK(c->is_full);
+  for (end = fake_now + 5000; fake_now < end;) fake_now += 50, mg_mgr_poll(&mgr, 0);
+  CHECK(fake_alive(&mgr, id));
+  mg_mgr_free(&mgr);
+}
+
 int main(void) {
   mg_mgr_init(&s_mgr);
   s_lsn = mg_http_listen(&s_mgr, "http://127.0.0.1:8000", srv_fn, NULL);
@@ -302,6 +334,7 @@ int main(void) {
   test_chunked();
   test_answer_first();
   test_pause_and_close();
+  test_body_timeout();
   mg_mgr_free(&s_mgr);
   mg_iobuf_free(&s_body);
   mg_iobuf_free(&fake_out);

@@ -55,6 +55,8 @@ static uint32_t period_of(const struct mg_connection *c) {
 static int phase_of(const struct mg_connection *c) {
   if (c->is_websocket || c->is_closing || c->is_draining) return PH_NONE;
   if (c->send.len > 0) return PH_SEND;
+  // A body streamed to the application (mg_http_body_stream): the client's turn
+  if (c->is_http_body && c->pfn_data != NULL && !c->is_full) return PH_BODY;
   if (c->is_resp || c->is_full) return PH_NONE;  // the application's turn
   if (c->pfn == NULL) return PH_IDLE;  // raw TCP: no requests to time
   if (c->is_http_body) return PH_BODY;
@@ -67,6 +69,8 @@ static void timeout_408(struct mg_connection *c, const char *what) {
   MG_DEBUG(("%lu %s timeout", c->id, what));
   if (c->recv.len == 0 && !c->is_http_body) {
     c->is_closing = 1;
+  } else if (c->is_resp && c->pfn_data != NULL) {
+    c->is_closing = 1;  // a streamed body stalled: its response may have begun
   } else {
     mg_iobuf_del(&c->recv, 0, c->recv.len);
     c->is_http_body = c->is_sent_100 = c->is_head = 0;
