@@ -75,9 +75,10 @@ export interface ListenOptions {
   tls?: TlsOptions;
   /**
    * Share the port with other processes (SO_REUSEPORT, Linux): the kernel
-   * spreads new connections over them. Deno only, and there it needs
-   * `--unstable-net`; on Node, processes share a port through node:cluster
-   * (see `runWorkers()`), and this option is ignored.
+   * spreads new connections over them. On Deno it needs `--unstable-net`;
+   * Node.js 22.12 / 23.1 and later and Bun pass it to `server.listen`, older
+   * Node.js ignores it (processes share a port through node:cluster there,
+   * see `runWorkers()`).
    */
   reusePort?: boolean;
 }
