@@ -59,9 +59,13 @@ export class BodyFeed {
   #conn: Connection;
   #paused = false;
   #drop = false;
+  #hwm: number;
+  /** Bytes a reader may fall behind once the response has been sent. */
+  #lag = 0;
 
   constructor(conn: Connection, hwm: number) {
     this.#conn = conn;
+    this.#hwm = hwm;
     this.stream = new ReadableStream<Uint8Array>({
       start: (ctrl) => {
         this.#ctrl = ctrl;
@@ -104,7 +108,16 @@ export class BodyFeed {
       return;
     }
     this.#ctrl.enqueue(view.slice());
-    if ((this.#ctrl.desiredSize ?? 1) <= 0) this.#pause(true);
+    const queued = this.#hwm - (this.#ctrl.desiredSize ?? 0);
+    if (this.#lag > 0) {
+      // answered: no more pausing (nothing would end a pause nobody lifts)
+      if (queued > this.#lag) {
+        this.#drop = true;
+        this.#ctrl.error(new TypeError("the request body was not read in time after the response"));
+      }
+    } else if (queued >= this.#hwm) {
+      this.#pause(true);
+    }
   }
 
   /** The end of the body. */
@@ -126,12 +139,18 @@ export class BodyFeed {
   /**
    * The response has been sent: the rest of a body nobody reads is
    * dropped (a stream never read errors, so a late reader does not see a
-   * truncated body as complete).
+   * truncated body as complete). A body being read goes on arriving without
+   * pauses (a paused connection whose reader was abandoned would hang), but
+   * once its reader falls more than `lag` bytes behind it is dropped too.
    */
-  responded(): void {
-    if (this.ended || this.#drop || this.stream.locked) return;
-    this.#drop = true;
+  responded(lag: number): void {
+    if (this.ended || this.#drop) return;
     this.#pause(false);
+    if (this.stream.locked) {
+      this.#lag = Math.max(lag, this.#hwm);
+      return;
+    }
+    this.#drop = true;
     this.#ctrl.error(new TypeError("the response was sent before the request body was read"));
   }
 }

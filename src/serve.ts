@@ -537,7 +537,7 @@ class Server implements HttpServer {
     // client that half-closed), and MG_EV_CLOSE then ends the request first.
     if (p.done) return;
     p.finish();
-    p.body?.responded();
+    p.body?.responded(DROP_MAX);
     this.#inflight--;
     if (this.#inflight === 0 && this.#eofTimer !== undefined) {
       clearInterval(this.#eofTimer);

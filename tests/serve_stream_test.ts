@@ -320,6 +320,28 @@ test("serve: pipelined requests after a streamed body; a handler that ignores a 
   }
 });
 
+test("serve: a body reader abandoned after the response does not hang the connection", async () => {
+  const s = start(async (req) => {
+    const reader = (req.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read(); // one piece, then the reader is forgotten
+    return new Response("answered");
+  });
+  try {
+    const d = new Raw(s.addr.port);
+    d.write(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${1 << 30}\r\n\r\n`);
+    const piece = "r".repeat(MiB);
+    for (let i = 0; i < 64 && !d.closed; i++) {
+      d.write(piece);
+      await sleep(5);
+    }
+    // The rest was taken, then dropped, then the connection closed
+    await d.waitClose();
+    assert.equal(d.responses()[0]?.body, "answered");
+  } finally {
+    await stop(s);
+  }
+});
+
 test("serve: a malformed chunked body gets 400 and the stream errors", async () => {
   let err: unknown;
   const s = start(async (req) => {
