@@ -60,6 +60,30 @@ test("router: matching rules", () => {
   assert.deepEqual(t.match("PATCH", "/any"), { handler: "any", params: {} });
   assert.deepEqual(t.match("GET", "/a/1/b/2"), { handler: "ab", params: { x: "1", y: "2" } });
   assert.throws(() => t.add("GET", "nope", "x"), TypeError);
+  // A literal that fails deeper gives way to a parameter at the same level
+  const b = new RouteTable<string>()
+    .add("GET", "/users/me/settings", "settings")
+    .add("GET", "/users/:id/posts", "posts")
+    .add("GET", "/p/:__proto__", "proto");
+  assert.deepEqual(b.match("GET", "/users/me/posts"), { handler: "posts", params: { id: "me" } });
+  assert.deepEqual(b.match("GET", "/users/me/settings"), { handler: "settings", params: {} });
+  const proto = b.match("GET", "/p/x");
+  assert.equal(Object.getPrototypeOf(proto?.params), Object.prototype);
+  assert.deepEqual(Object.entries(proto?.params ?? {}), [["__proto__", "x"]]);
+  // Where code generation is refused (e.g. --disallow-code-generation-from-strings)
+  const g = globalThis as { Function: FunctionConstructor };
+  const saved = g.Function;
+  g.Function = function () {
+    throw new EvalError("code generation from strings disallowed");
+  } as unknown as FunctionConstructor;
+  let c: RouteTable<string>;
+  try {
+    c = new RouteTable<string>().add("GET", "/a/:x/b/:n{int}/:__proto__", "h");
+  } finally {
+    g.Function = saved;
+  }
+  const m = c.match("GET", "/a/q%20r/b/12/z");
+  assert.deepEqual(Object.entries(m?.params ?? {}), [["x", "q r"], ["n", 12], ["__proto__", "z"]]);
   assert.throws(() => t.add("GET", "/x/:n{float}", "x"), TypeError);
 });
 
