@@ -149,6 +149,25 @@ test("router: Router.fetch on serve() and EventRouter.handler on a Manager", asy
       assert.equal(res.status, 201);
       assert.deepEqual(await res.json(), { k: [1] });
     }
+    // Query variables (cut from one decoded string when all ASCII) against
+    // URLSearchParams, last value winning, on queries made of random pieces
+    let seed = 7;
+    const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    const pieces = ["a", "limit", "q", "x y", "%41", "%C3%A9", "+", "%25", "n1", "", "=", "%3D"];
+    for (let i = 0; i < 40; i++) {
+      const pairs: string[] = [];
+      for (let j = rnd(18); j >= 0; j--) {
+        let k = "", v = "";
+        for (let m = 1 + rnd(3); m > 0; m--) k += pieces[rnd(pieces.length)].replace(/[ =]/g, "");
+        for (let m = rnd(4); m > 0; m--) v += pieces[rnd(pieces.length)].replace(/ /g, "+");
+        pairs.push(rnd(5) === 0 ? k : `${k}=${v}`);
+      }
+      const qs = pairs.join("&");
+      const want: Record<string, string> = {};
+      for (const [k, v] of new URLSearchParams(qs)) want[k] = v;
+      const res = await fetch(`${bases[1]}/items/1?${qs}`);
+      assert.deepEqual((await res.json()).q, want, qs);
+    }
     const res = await fetch(`${bases[1]}/form`, {
       method: "POST",
       body: new URLSearchParams({ a: "x y", "b&": "=" }),
