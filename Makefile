@@ -18,7 +18,7 @@ SAN     := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
 APT_PKGS := clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev wrk curl chromium \
   mosquitto mosquitto-clients nginx chrony
 
-.PHONY: help setup deps apt run test test-c test-wasm test-deno test-node test-native test-cli lint wasm bench bench-full bench-mqtt setup-bench native addon dist clean
+.PHONY: bench-api help setup deps apt run test test-c test-wasm test-deno test-node test-native test-cli lint wasm bench bench-full bench-mqtt setup-bench native addon dist clean
 .PHONY: test-jsr test-pack test-bun
 
 help: ## list the targets
@@ -168,6 +168,9 @@ bench: $(BENCH_DEPS) ## quick benchmark (~5 min): hello, JSON, WebSocket echo, f
 bench-full: $(BENCH_DEPS) ## every workload and every server (about an hour), then MQTT brokers
 	node bench/run.mjs WORKLOADS=full
 	$(MAKE) bench-mqtt
+
+bench-api: $(BENCH_DEPS) ## the routers and serve() on Deno and Node vs Hono, Fastify, Deno.serve, node:http: hello + 14 API workloads, 5 rounds (~25 min) -> bench/API_RESULTS.md
+	node bench/run.mjs WORKLOADS=api ROUNDS=5 DURATION=2s WARMUP_ROUNDS=first IDLE_CONNS=0 OUT=bench/API_RESULTS.md CHARTS=bench/charts-api
 
 bench-mqtt: dist ## MQTT publish throughput: our broker (Deno, Node) vs aedes and mosquitto -> bench/MQTT_RESULTS.md
 	set -o pipefail; node bench/mqtt_bench.mjs --runs 3 | node bench/mqtt_report.mjs

@@ -270,6 +270,51 @@ export function renderReport(r) {
     };
     chk("wasmgoose/Deno vs Deno.serve, hello", "wasmgoose-deno", "deno-serve", 0.85);
     chk("wasmgoose/Node vs node:http, hello", "wasmgoose-node", "node-http", 1.5);
+    chk("serve() on Deno vs Deno.serve, hello", "wasmgoose-serve", "deno-serve", 0.8);
+    chk("serve() on Node vs node:http, hello", "wasmgoose-serve-node", "node-http", 1.5);
+    chk("serve() on Deno vs node:http, hello", "wasmgoose-serve", "node-http", 1.5);
+  }
+
+  // The built-in routers against the frameworks (issue 6): every API workload but
+  // multipart, req/s ratio and user CPU µs per request of both sides
+  const routerPairs = [
+    ["wasmgoose-router", "hono-deno", "Router (Deno) / Hono on Deno.serve"],
+    ["wasmgoose-router-node", "fastify-node", "Router (Node) / Fastify on Node"],
+    ["wasmgoose-serve", "hono-deno", "serve() + Router (Deno) / Hono on Deno.serve"],
+    ["wasmgoose-serve-node", "fastify-node", "serve() + Router (Node) / Fastify on Node"],
+  ].filter(([a, b]) => byName(r, a) && byName(r, b));
+  const apiRows = tables(r).filter((t) =>
+    r.workloads[t.w].kind === "http" && r.workloads[t.w].group !== undefined &&
+    !["hello", "multipart", "static"].includes(r.workloads[t.w].group)
+  );
+  if (routerPairs.length > 0 && apiRows.length > 0) {
+    add(
+      "",
+      "## Routers against the frameworks",
+      "",
+      "Per workload: req/s of the first ÷ req/s of the second (target ≥ 1.00), then user CPU µs per request of each. " +
+        "A ratio within a few percent of 1.00 is within this machine's run-to-run spread (see Runs).",
+      "",
+      `| Workload | ${routerPairs.map(([, , l]) => l).join(" | ")} |`,
+      `|---|${routerPairs.map(() => "--:|").join("")}`,
+    );
+    const below = routerPairs.map(() => 0);
+    for (const t of apiRows) {
+      const cells = routerPairs.map(([a, b], i) => {
+        const x = sum(byName(r, a), t.key), y = sum(byName(r, b), t.key);
+        if (!x || !y) return "—";
+        const v = x.rps / y.rps;
+        if (v < 1) below[i]++;
+        return `${fmt.ratio(v)}${v < 1 ? " ↓" : ""} (${fmt.us(x.userUs)} / ${fmt.us(y.userUs)} µs)`;
+      });
+      add(`| ${t.label} | ${cells.join(" | ")} |`);
+    }
+    add(
+      "",
+      ...routerPairs.map(([, , l], i) =>
+        `- ${l}: below 1.00 on ${below[i]} of ${apiRows.length} workloads`
+      ),
+    );
   }
 
   // Every run

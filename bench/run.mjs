@@ -97,6 +97,8 @@ const PRESETS = {
   // make bench: about 5 minutes on 2 cores (9 servers; 3 rounds of 2 s)
   quick: ["hello", "json-small", "ws"],
   full: Object.keys(WORKLOADS),
+  // make bench-api: hello and the fourteen API workloads of the seeds' benchmark
+  api: ["hello", ...Object.keys(API).filter((w) => API[w].group !== "multipart")],
 };
 // The servers of the quick preset (unless ONLY is given): wasmgoose on each runtime,
 // the native baselines, cymongoose and each runtime's idiomatic server.
@@ -110,6 +112,19 @@ const QUICK_SERVERS = [
   "deno-serve",
   "node-http",
   "bun-serve",
+];
+// The servers of the api preset (unless ONLY is given): issue 6's comparisons, the
+// built-in routers and serve() on Deno and Node against Hono, Fastify and the
+// runtimes' own servers.
+const API_SERVERS = [
+  "wasmgoose-router",
+  "wasmgoose-router-node",
+  "wasmgoose-serve",
+  "wasmgoose-serve-node",
+  "deno-serve",
+  "node-http",
+  "hono-deno",
+  "fastify-node",
 ];
 
 // ---------------------------------------------------------------------------------
@@ -131,6 +146,7 @@ function readConfig(argv, env) {
     key,
   ) => (opts[key] ? opts[key].split(",").map((x) => x.trim()).filter(Boolean) : null);
   const quick = (opts.WORKLOADS || "quick") === "quick";
+  const apiPreset = opts.WORKLOADS === "api";
   let workloads = [];
   for (const w of list("WORKLOADS") ?? ["quick"]) {
     if (PRESETS[w]) workloads.push(...PRESETS[w]);
@@ -139,7 +155,7 @@ function readConfig(argv, env) {
       workloads.push(...Object.values(WORKLOADS).filter((x) => x.group === w).map((x) => x.name));
     } else {
       throw new Error(
-        `unknown workload "${w}" (known: quick, full, ${
+        `unknown workload "${w}" (known: quick, full, api, ${
           Object.keys(WORKLOADS).join(", ")
         } or a group)`,
       );
@@ -164,7 +180,7 @@ function readConfig(argv, env) {
     conns: int("CONNS", 100),
     threads: int("THREADS", 1),
     portBase: int("PORT_BASE", 18101),
-    only: list("ONLY") ?? (quick ? QUICK_SERVERS : null),
+    only: list("ONLY") ?? (quick ? QUICK_SERVERS : apiPreset ? API_SERVERS : null),
     skip: list("SKIP") ?? [],
     out: path.resolve(opts.OUT || path.join(BENCH_DIR, "RESULTS.md")),
     charts: path.resolve(opts.CHARTS || path.join(BENCH_DIR, "charts")),

@@ -534,9 +534,7 @@ export class Connection {
       let bptr: number, blen: number, hptr: number;
       if (body === undefined || typeof body === "string") {
         bptr = abi.stage((body === undefined ? 0 : body.length * 3) + hmax);
-        blen = body === undefined || body.length === 0
-          ? 0
-          : encoder.encodeInto(body, abi.stageView).written;
+        blen = body === undefined || body.length === 0 ? 0 : abi.putText(body, bptr);
         hptr = bptr + blen;
       } else if (body.buffer === abi.memory.buffer) {
         bptr = body.byteOffset; // a view into WASM memory: no copy
@@ -553,7 +551,7 @@ export class Connection {
         abi.u8.set(hb, hptr);
         hlen = hb.length;
       } else if (hs.length > 0) {
-        hlen = encoder.encodeInto(hs, abi.u8.subarray(hptr, hptr + hmax)).written;
+        hlen = abi.putText(hs, hptr);
       }
       abi.x.mgw_http_reply(c, status | 0, hptr, hlen, bptr, blen);
     } catch (e) {

@@ -102,7 +102,23 @@ export class HttpMessage {
    * ```
    */
   get method(): string {
-    return (this.#method ??= this.#str(OFF_METHOD));
+    return (this.#method ??= this.#methodText());
+  }
+
+  /** The method; the common ones as constants (no new string). */
+  #methodText(): string {
+    const abi = this.#abi;
+    abi.mem();
+    const w = (this.#ptr() + OFF_METHOD) >>> 2;
+    const ptr = abi.u32[w], len = abi.u32[w + 1], u8 = abi.u8;
+    if (len === 3 && u8[ptr] === 0x47 && u8[ptr + 1] === 0x45 && u8[ptr + 2] === 0x54) return "GET";
+    if (
+      len === 4 && u8[ptr] === 0x50 && u8[ptr + 1] === 0x4f && u8[ptr + 2] === 0x53 &&
+      u8[ptr + 3] === 0x54
+    ) {
+      return "POST";
+    }
+    return abi.str(ptr, len);
   }
 
   /**

@@ -60,6 +60,30 @@ test("router: matching rules", () => {
   assert.deepEqual(t.match("PATCH", "/any"), { handler: "any", params: {} });
   assert.deepEqual(t.match("GET", "/a/1/b/2"), { handler: "ab", params: { x: "1", y: "2" } });
   assert.throws(() => t.add("GET", "nope", "x"), TypeError);
+  // A literal that fails deeper gives way to a parameter at the same level
+  const b = new RouteTable<string>()
+    .add("GET", "/users/me/settings", "settings")
+    .add("GET", "/users/:id/posts", "posts")
+    .add("GET", "/p/:__proto__", "proto");
+  assert.deepEqual(b.match("GET", "/users/me/posts"), { handler: "posts", params: { id: "me" } });
+  assert.deepEqual(b.match("GET", "/users/me/settings"), { handler: "settings", params: {} });
+  const proto = b.match("GET", "/p/x");
+  assert.equal(Object.getPrototypeOf(proto?.params), Object.prototype);
+  assert.deepEqual(Object.entries(proto?.params ?? {}), [["__proto__", "x"]]);
+  // Where code generation is refused (e.g. --disallow-code-generation-from-strings)
+  const g = globalThis as { Function: FunctionConstructor };
+  const saved = g.Function;
+  g.Function = function () {
+    throw new EvalError("code generation from strings disallowed");
+  } as unknown as FunctionConstructor;
+  let c: RouteTable<string>;
+  try {
+    c = new RouteTable<string>().add("GET", "/a/:x/b/:n{int}/:__proto__", "h");
+  } finally {
+    g.Function = saved;
+  }
+  const m = c.match("GET", "/a/q%20r/b/12/z");
+  assert.deepEqual(Object.entries(m?.params ?? {}), [["x", "q r"], ["n", 12], ["__proto__", "z"]]);
   assert.throws(() => t.add("GET", "/x/:n{float}", "x"), TypeError);
 });
 
@@ -124,6 +148,25 @@ test("router: Router.fetch on serve() and EventRouter.handler on a Manager", asy
       res = await fetch(`${base}/items`, { method: "POST", body: '{"k":[1]}' });
       assert.equal(res.status, 201);
       assert.deepEqual(await res.json(), { k: [1] });
+    }
+    // Query variables (cut from one decoded string when all ASCII) against
+    // URLSearchParams, last value winning, on queries made of random pieces
+    let seed = 7;
+    const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    const pieces = ["a", "limit", "q", "x y", "%41", "%C3%A9", "+", "%25", "n1", "", "=", "%3D"];
+    for (let i = 0; i < 40; i++) {
+      const pairs: string[] = [];
+      for (let j = rnd(18); j >= 0; j--) {
+        let k = "", v = "";
+        for (let m = 1 + rnd(3); m > 0; m--) k += pieces[rnd(pieces.length)].replace(/[ =]/g, "");
+        for (let m = rnd(4); m > 0; m--) v += pieces[rnd(pieces.length)].replace(/ /g, "+");
+        pairs.push(rnd(5) === 0 ? k : `${k}=${v}`);
+      }
+      const qs = pairs.join("&");
+      const want: Record<string, string> = {};
+      for (const [k, v] of new URLSearchParams(qs)) want[k] = v;
+      const res = await fetch(`${bases[1]}/items/1?${qs}`);
+      assert.deepEqual((await res.json()).q, want, qs);
     }
     const res = await fetch(`${bases[1]}/form`, {
       method: "POST",

@@ -83,9 +83,16 @@ function start(argv: string[]): Promise<Server> {
 }
 
 const SERVERS: Record<string, string[]> = {
-  "wasmgoose EventRouter (Deno)": [DENO, "run", "-A", "bench/servers/wasmgoose_router.ts", "0"],
-  "wasmgoose serve() + Router (Deno)": [DENO, "run", "-A", "bench/servers/wasmgoose_serve.ts", "0"],
+  "wasmgoose EventRouter (Deno)": [DENO, "run", "-A", "bench/servers/wasmgoose_router.mjs", "0"],
+  "wasmgoose serve() + Router (Deno)": [
+    DENO,
+    "run",
+    "-A",
+    "bench/servers/wasmgoose_serve.mjs",
+    "0",
+  ],
   "wasmgoose EventRouter (Node)": ["node", "bench/servers/wasmgoose_router.mjs", "0"],
+  "wasmgoose serve() + Router (Node)": ["node", "bench/servers/wasmgoose_serve.mjs", "0"],
   "Hono on Deno.serve": [DENO, "run", "-A", "bench/servers/hono_deno.ts", "0"],
   "Fastify on Node": ["node", "bench/servers/fastify_node.mjs", "0"],
 };

@@ -1,6 +1,7 @@
-// wasmgoose API-workload server for `make bench`, for both runtimes: the same
-// EventRouter server as wasmgoose_router.ts, in JavaScript so that Node runs it
-// (on Deno it loads ../../mod.ts, on Node the compiled ../../dist/mod.js, `make dist`).
+// wasmgoose API-workload server for `make bench`, for both runtimes: the built-in
+// EventRouter on the event API (every workload of bench/workloads.mjs, plus the
+// hello JSON on GET /). On Deno it loads ../../mod.ts, on Node the compiled
+// ../../dist/mod.js (`make dist`).
 // Port: first argument, else env PORT, else 8000 (0: a free one, printed as
 // "listening PORT"). Listens on 127.0.0.1 only.
 //   node bench/servers/wasmgoose_router.mjs 18014

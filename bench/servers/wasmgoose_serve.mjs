@@ -1,20 +1,26 @@
-// wasmgoose API-workload server for `make bench`: serve() (the Web-standard
-// Request/Response front door) with the built-in Router (every workload of
-// bench/workloads.mjs, plus the hello JSON on GET /).
+// wasmgoose API-workload server for `make bench`, for both runtimes: serve() (the
+// Web-standard Request/Response front door) with the built-in Router (every
+// workload of bench/workloads.mjs, plus the hello JSON on GET /). On Deno it loads
+// ../../mod.ts, on Node the compiled ../../dist/mod.js (`make dist`).
 // Port: first argument, else env PORT, else 8000 (0: a free one, printed as
 // "listening PORT"). Listens on 127.0.0.1 only.
-//   deno run -A bench/servers/wasmgoose_serve.ts 18011
+//   deno run -A bench/servers/wasmgoose_serve.mjs 18011
+//   node bench/servers/wasmgoose_serve.mjs 18012
 
-import { parseMultipart, parseVars, Router, serve } from "../../mod.ts";
+import process from "node:process";
 
-const port = Number(Deno.args[0] ?? Deno.env.get("PORT") ?? 8000);
+const port = Number(process.argv[2] ?? process.env.PORT ?? 8000);
+// A computed specifier, so that Deno does not also pre-load the other runtime's build.
+const entry = globalThis.Deno ? "../../mod.ts" : "../../dist/mod.js";
+const { parseMultipart, parseVars, Router, serve } = await import(entry);
+
 const NUM = /^(limit|offset|page|n\d+)$/;
-const bad = (msg: string) => Response.json({ error: msg }, { status: 400 });
+const bad = (msg) => Response.json({ error: msg }, { status: 400 });
 
 const router = new Router()
   .get("/", () => Response.json({ message: "Hello, World!" }))
   .post("/json/:size", async (req) => {
-    let o: Record<string, unknown>;
+    let o;
     try {
       o = await req.json();
     } catch {
@@ -31,7 +37,7 @@ const router = new Router()
   .get("/date/:date{date}", (_req, ctx) => Response.json({ date: ctx.params.date }))
   .get("/query/:kind", (_req, ctx) => {
     const q = ctx.query;
-    const out: Record<string, string | number> = {};
+    const out = {};
     for (const k in q) out[k] = NUM.test(k) ? Number(q[k]) : q[k];
     return Response.json(out);
   })
