@@ -154,7 +154,9 @@ bool mgw_hdrs_wanted(size_t h, struct mg_http_message *hm);  // wasm/http_body.c
 // Events of connections owned by a JS handler cross into the host
 static void js_handler(struct mg_connection *c, int ev, void *ev_data) {
   size_t h = (size_t) (uintptr_t) c->fn_data;
-  if (h < s_nmasks && (s_masks[h] & (1UL << ev))) {
+  uint32_t m = h < s_nmasks ? s_masks[h] : 0;
+  // Events past bit 31 (user events) reach only handlers that take every event
+  if (ev >= 0 && (ev < 32 ? (m >> ev) & 1U : m == UINT32_MAX)) {
     if (ev == MG_EV_HTTP_HDRS && !mgw_hdrs_wanted(h, (struct mg_http_message *) ev_data)) return;
     host_event(c, ev, ev_data, (int) h);
   }
