@@ -395,7 +395,7 @@ export class Abi {
 
   /** The current byte view of memory (re-taken after growth). */
   mem(): Uint8Array {
-    if (this.u8.byteLength === 0) this.refresh();
+    if (this.u8.length === 0) this.refresh(); // detached by growth
     return this.u8;
   }
 
@@ -423,7 +423,7 @@ export class Abi {
       this.stagePtr = ptr;
       this.stageCap = want;
       this.refresh();
-    } else if (this.u8.byteLength === 0) {
+    } else if (this.u8.length === 0) {
       this.refresh();
     }
     return this.stagePtr;

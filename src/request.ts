@@ -32,7 +32,10 @@ function used(): Promise<never> {
  */
 export class ServeRequest {
   #method: string;
-  #url: string;
+  #url: string | undefined;
+  #origin: string;
+  #path: string;
+  #query: string;
   #pairs: Array<[string, string]>;
   #body: Uint8Array | ReadableStream<Uint8Array> | null;
   #headers: Headers | undefined;
@@ -50,16 +53,35 @@ export class ServeRequest {
    * src/body_stream.ts: then the body readers go through the real
    * Request), or null.
    */
+  /**
+   * The URL is `scheme://` + the Host header (else `host`) + `path` +
+   * `?query`, built when first asked for.
+   */
   constructor(
     method: string,
-    url: string,
+    scheme: string,
+    host: string,
+    path: string,
+    query: string,
     pairs: Array<[string, string]>,
     body: Uint8Array | ReadableStream<Uint8Array> | null,
   ) {
     this.#method = method;
-    this.#url = url;
+    this.#origin = scheme + "://" + host;
+    this.#path = path;
+    this.#query = query;
     this.#pairs = pairs;
     this.#body = body;
+  }
+
+  /** Internal: the request target's path, as received (Router.fetch). */
+  get _path(): string {
+    return this.#path;
+  }
+
+  /** Internal: the query string without '?' (Router.fetch). */
+  get _query(): string {
+    return this.#query;
   }
 
   /** Internal: aborts the request's signal (now, or when first asked for). */
@@ -79,7 +101,7 @@ export class ServeRequest {
   _real(): Request {
     if (this.#real === undefined) {
       const body = this.#used ? null : this.#body;
-      this.#real = new Request(this.#url, {
+      this.#real = new Request(this.url, {
         method: this.#method,
         headers: this.headers,
         body: body as BodyInit | null,
@@ -95,6 +117,18 @@ export class ServeRequest {
   }
 
   get url(): string {
+    if (this.#url === undefined) {
+      let origin = this.#origin;
+      const pairs = this.#pairs;
+      for (let i = 0; i < pairs.length; i++) {
+        const name = pairs[i][0];
+        if (name.length === 4 && name.toLowerCase() === "host") {
+          origin = origin.slice(0, origin.indexOf("://") + 3) + pairs[i][1];
+          break;
+        }
+      }
+      this.#url = origin + this.#path + (this.#query.length > 0 ? "?" + this.#query : "");
+    }
     return this.#url;
   }
 

@@ -9,6 +9,7 @@
 import type { Connection } from "./connection.ts";
 import { MG_EV_HTTP_MSG } from "./constants.ts";
 import type { HttpMessage } from "./http.ts";
+import { ServeRequest } from "./request.ts";
 
 /**
  * Path parameters of a match: strings, or numbers for `{int}` parameters.
@@ -582,6 +583,12 @@ export class Router extends RouteTable<RouteHandler> {
    * ```
    */
   fetch = (req: Request): Response | Promise<Response> => {
+    if (req instanceof ServeRequest) { // serve()'s: path and query at hand
+      const path = req._path, search = req._query;
+      const m = this.match(req.method, path);
+      if (m === null) return this.notFound(req, new Ctx({}, search));
+      return m.handler(req, new Ctx(m.params, search));
+    }
     const url = req.url;
     // The path starts at the first '/' after "scheme://host"
     let p = url.indexOf("/", url.indexOf("//") + 2);

@@ -637,9 +637,6 @@ class Server implements HttpServer {
       return;
     }
     const method = hm.method;
-    const q = hm.query;
-    const host = hm.header("host") ?? this.#lsn.localAddr;
-    const url = this.#scheme + "://" + host + hm.uri + (q.length > 0 ? "?" + q : "");
     let body: Uint8Array | ReadableStream<Uint8Array> | null = null;
     let feed: BodyFeed | undefined;
     if (headers) {
@@ -656,7 +653,16 @@ class Server implements HttpServer {
       const b = hm.body;
       if (b.length > 0) body = b.slice();
     }
-    const sreq = new ServeRequest(method, url, hm.headers(), body);
+    // The URL is made from these when asked for (Host from the header pairs)
+    const sreq = new ServeRequest(
+      method,
+      this.#scheme,
+      this.#lsn.localAddr,
+      hm.uri,
+      hm.query,
+      hm.headers(),
+      body,
+    );
     const req = sreq as unknown as Request;
     const p = new Pending(sreq);
     p.body = feed;

@@ -102,6 +102,8 @@ test("light Response: installed by serve() on Node only; served as made", async 
             "b=2",
           ]],
         });
+      case "/url":
+        return new Response(req.url);
       case "/empty":
         return new Response(null, { status: 204, headers: { "X-E": "1" } });
       default:
@@ -137,6 +139,13 @@ test("light Response: installed by serve() on Node only; served as made", async 
     assert.match(raw, /Set-Cookie: a=1\r\n/i);
     assert.match(raw, /Set-Cookie: b=2\r\n/i);
     assert.match(raw, /Content-Length: 2\r\n\r\nhi$/);
+    // req.url: the Host header, else the listening address
+    const u = await rawRequests(
+      s.addr.port,
+      "GET /url?a=1 HTTP/1.1\r\nhOsT: example.test:81\r\n\r\nGET /url HTTP/1.0\r\n\r\n",
+    );
+    assert.match(u, /\r\n\r\nhttp:\/\/example\.test:81\/url\?a=1HTTP\/1\.1 200/);
+    assert.ok(u.endsWith(`\r\n\r\nhttp://127.0.0.1:${s.addr.port}/url`), u);
   } finally {
     await s.shutdown();
   }
