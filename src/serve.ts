@@ -321,8 +321,25 @@ function lowerKeys(h: Record<string, string>): Record<string, true> {
   return r;
 }
 
+/**
+ * Frozen records of responses whose only header is a Content-Type, by value
+ * (reply() caches the block of a frozen record: most responses are these).
+ */
+const TYPE_ONLY = new Map<string, Record<string, string>>();
+
 /** Response headers from a list of [name, value] pairs. */
 function pairHeaders(list: unknown[]): Record<string, string> {
+  if (list.length === 1) {
+    const [name, value] = list[0] as [string, string];
+    if (name.length === 12 && name.toLowerCase() === "content-type") {
+      let t = TYPE_ONLY.get(value);
+      if (t === undefined) {
+        t = Object.freeze({ "Content-Type": value });
+        if (TYPE_ONLY.size < 64) TYPE_ONLY.set(value, t);
+      }
+      return t;
+    }
+  }
   const r: Record<string, string> = {};
   for (let i = 0; i < list.length; i++) {
     const [name, value] = list[i] as [string, string];
