@@ -46,7 +46,11 @@ test("light Response: same answers as the runtime's own", async () => {
   }
   const j = Light.json({ k: [1, "x"] }, { status: 202, headers: { "x-j": "1" } });
   const jn = Native.json({ k: [1, "x"] }, { status: 202, headers: { "x-j": "1" } });
-  assert.deepEqual([...j.headers], [...jn.headers]);
+  // Bun's own says "application/json;charset=utf-8"; the light one (Node only)
+  // says "application/json", as Node's and Deno's do
+  assert.deepEqual([...j.headers].filter(([k]) => k !== "content-type"), [["x-j", "1"]]);
+  assert.equal(j.headers.get("content-type"), "application/json");
+  assert.match(jn.headers.get("content-type") ?? "", /^application\/json/);
   assert.deepEqual(await j.json(), { k: [1, "x"] });
   const typed = Light.json(1, { headers: { "Content-Type": "application/vnd.x+json" } });
   assert.equal(typed.headers.get("content-type"), "application/vnd.x+json");
@@ -115,11 +119,14 @@ test("light Response: installed by serve() on Node only; served as made", async 
     assert.equal(installLightResponse(), ON_NODE);
     const base = `http://127.0.0.1:${s.addr.port}`;
     let res = await fetch(`${base}/text`);
-    assert.equal(res.headers.get("content-type"), "text/plain;charset=UTF-8");
+    // Bun's own Response keeps a text body's type to itself (docs/serve.md, known gaps)
+    if (g.Bun === undefined) {
+      assert.equal(res.headers.get("content-type"), "text/plain;charset=UTF-8");
+    }
     assert.equal(await res.text(), "plain é");
     res = await fetch(`${base}/json`);
     assert.equal(res.status, 201);
-    assert.equal(res.headers.get("content-type"), "application/json");
+    assert.match(res.headers.get("content-type") ?? "", /^application\/json(;charset=utf-8)?$/);
     assert.deepEqual(await res.json(), { ok: true });
     res = await fetch(`${base}/bytes`);
     assert.equal(res.headers.get("content-type"), "application/x-hi");
