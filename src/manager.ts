@@ -149,6 +149,15 @@ export class Timer {
 }
 
 let timerCancel: (mgr: Manager, tid: number) => void;
+let sinkOf: (mgr: Manager) => BackendSink;
+
+/**
+ * Internal (bench/inproc.mjs): the sink a Manager's socket backend reports
+ * to, for feeding requests without sockets.
+ */
+export function managerSink(mgr: Manager): BackendSink {
+  return sinkOf(mgr);
+}
 let openConn: (
   mgr: Manager,
   url: string,
@@ -213,6 +222,7 @@ function denoNs(): unknown {
 export class Manager {
   #abi: Abi;
   #backend: SocketBackend;
+  #sink: BackendSink;
   #default: EventHandler | undefined;
   #conns = new Map<number, Connection>();
   /** Handler slots by handler id; 0 is unused (C-only connections). */
@@ -246,6 +256,7 @@ export class Manager {
 
   static {
     timerCancel = (mgr, tid) => mgr.#timerCancel(tid);
+    sinkOf = (mgr) => mgr.#sink;
     openConn = (mgr, url, handler, opts, listen, open) =>
       mgr.#open(url, handler, opts, listen, open);
   }
@@ -271,6 +282,7 @@ export class Manager {
       closed: (c, err) => this.#closedSock(c, err),
       writable: (c) => this.#call1(1, c),
     };
+    this.#sink = sink;
     const tcp = denoNs() !== undefined ? new DenoBackend(sink) : new NodeBackend(sink);
     this.#udp = new UdpBackend({
       mem: sink.mem,

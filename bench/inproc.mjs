@@ -1,0 +1,93 @@
+// In-process cost of one request: the JavaScript + WebAssembly work of a wasmgoose
+// server without sockets, on Deno or Node. One of the bench servers is loaded, a
+// fake connection is accepted into its Manager, and a request is fed to it N times
+// through the backend sink (what a socket read would do); writes to the fake
+// connection are counted and dropped. Deterministic to about ±2%, so it shows
+// changes of 20 ns that wrk cannot (docs/performance.md).
+//
+//   deno run -A bench/inproc.mjs router /int/12345 [N]
+//   node bench/inproc.mjs serve /query/few?q=a&limit=1 [N]     (after `make dist`)
+//
+// Servers: router (servers/wasmgoose_router.mjs), serve (servers/wasmgoose_serve.mjs),
+// api (servers/wasmgoose_api.mjs). Prints µs per request (median of 5 batches).
+// SPDX-License-Identifier: MIT
+
+const isDeno = globalThis.Deno !== undefined;
+const proc = globalThis.process;
+const args = isDeno ? [...globalThis.Deno.args] : proc.argv.slice(2);
+const [which = "router", path = "/", n = "200000"] = args;
+const N = Number(n);
+const FILES = {
+  router: "./servers/wasmgoose_router.mjs",
+  serve: "./servers/wasmgoose_serve.mjs",
+  api: "./servers/wasmgoose_api.mjs",
+};
+if (!(which in FILES) || !path.startsWith("/") || !(N > 0)) {
+  console.error("usage: inproc.mjs router|serve|api /path [requests]");
+  (isDeno ? globalThis.Deno : proc).exit(2);
+}
+const src = isDeno ? "../src/" : "../dist/src/", ext = isDeno ? ".ts" : ".js";
+const mod = await import(isDeno ? "../mod.ts" : "../dist/mod.js");
+const { managerSink } = await import(src + "manager" + ext);
+const { connInternals } = await import(src + "connection" + ext);
+const { DenoBackend } = await import(src + "host/deno" + ext);
+const { NodeBackend } = await import(src + "host/node" + ext);
+
+// Writes to the fake connection are dropped (counted)
+const FAKE = 999999; // a TCP host id (UDP ones have a high bit set, src/host/udp.ts)
+let writes = 0;
+for (const B of [DenoBackend, NodeBackend]) {
+  const write = B.prototype.write;
+  B.prototype.write = function (hid, ptr, len) {
+    if (hid !== FAKE) return write.call(this, hid, ptr, len);
+    writes++;
+    return len;
+  };
+}
+// The server's listener and Manager, as it creates them
+let lsn, mgr;
+const listen = mod.Manager.prototype.listen;
+mod.Manager.prototype.listen = function (...a) {
+  lsn = listen.apply(this, a);
+  mgr = this;
+  return lsn;
+};
+// Port 0, and no "listening" line
+if (isDeno) globalThis.Deno.args.splice(0, globalThis.Deno.args.length, "0");
+else proc.argv.splice(2, proc.argv.length - 2, "0");
+const log = console.log;
+console.log = () => {};
+import(FILES[which]);
+for (let i = 0; i < 100 && mgr === undefined; i++) await new Promise((r) => setTimeout(r, 20));
+console.log = log;
+if (mgr === undefined) throw new Error(`${FILES[which]} did not listen`);
+
+const sink = managerSink(mgr);
+const [, lsnC] = connInternals(lsn);
+const c = sink.accept(lsnC, FAKE, "10.0.0.1:1234", "127.0.0.1:80");
+const req = new TextEncoder().encode(
+  `GET ${path} HTTP/1.1\r\nHost: localhost:8000\r\nUser-Agent: inproc\r\n\r\n`,
+);
+async function run(count) {
+  for (let i = 0; i < count; i++) {
+    sink.recv(c, req, 0, req.length);
+    if ((i & 63) === 63) await 0; // let promise-based handlers finish
+  }
+  await new Promise((r) => setTimeout(r, 0));
+}
+await run(20000); // warm-up (and compile)
+const w0 = writes;
+const times = [];
+for (let b = 0; b < 5; b++) {
+  const t0 = performance.now();
+  await run(N);
+  times.push(((performance.now() - t0) * 1000) / N);
+}
+times.sort((a, b) => a - b);
+const answered = writes - w0;
+log(
+  `${which} ${path}: ${times[2].toFixed(3)} µs/request (median of 5 × ${N}; ` +
+    `${answered === 5 * N ? "every request answered" : `ONLY ${answered} of ${5 * N} answered`})`,
+);
+mgr.close();
+(isDeno ? globalThis.Deno : proc).exit(answered === 5 * N ? 0 : 1);
