@@ -796,6 +796,8 @@ enum { MG_JSON_TOO_DEEP = -1, MG_JSON_INVALID = -2, MG_JSON_NOT_FOUND = -3 };
 // must be one valid JSON value (RFC 8259) with optional whitespace around it.
 int mg_json_get(struct mg_str json, const char *path, int *toklen);
 struct mg_str mg_json_get_tok(struct mg_str json, const char *path);
+// A number beyond a double's range reads as +/-infinity, which "%g" prints
+// as "inf" (not JSON): check isfinite() before echoing arithmetic on it.
 bool mg_json_get_num(struct mg_str json, const char *path, double *v);
 bool mg_json_get_bool(struct mg_str json, const char *path, bool *v);
 long mg_json_get_long(struct mg_str json, const char *path, long dflt);
