@@ -308,17 +308,22 @@ test("serve: pipelined requests after a streamed body; a handler that ignores a 
     // once the answer is out
     const d = new Raw(s.addr.port);
     d.write(`POST /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: ${1 << 30}\r\n\r\n`);
-    const piece = "i".repeat(MiB);
-    for (let i = 0; i < 64 && !d.closed; i++) {
-      d.write(piece);
-      await sleep(5);
-    }
+    await pourUntilClosed(d, "i");
     await d.waitClose();
     assert.equal(d.responses()[0]?.body, "ignored");
   } finally {
     await stop(s);
   }
 });
+
+/** Sends up to 64 MiB of body bytes `ch`, a MiB at a time, until the server closes. */
+async function pourUntilClosed(d: Raw, ch: string): Promise<void> {
+  const piece = ch.repeat(MiB);
+  for (let i = 0; i < 64 && !d.closed; i++) {
+    d.write(piece);
+    await sleep(5);
+  }
+}
 
 test("serve: a body reader abandoned after the response does not hang the connection", async () => {
   const s = start(async (req) => {
@@ -329,11 +334,7 @@ test("serve: a body reader abandoned after the response does not hang the connec
   try {
     const d = new Raw(s.addr.port);
     d.write(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${1 << 30}\r\n\r\n`);
-    const piece = "r".repeat(MiB);
-    for (let i = 0; i < 64 && !d.closed; i++) {
-      d.write(piece);
-      await sleep(5);
-    }
+    await pourUntilClosed(d, "r");
     // The rest was taken, then dropped, then the connection closed
     await d.waitClose();
     assert.equal(d.responses()[0]?.body, "answered");
