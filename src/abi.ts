@@ -203,6 +203,9 @@ export const encoder: TextEncoder = new TextEncoder();
 /** One decoder for the whole process. */
 export const decoder: TextDecoder = new TextDecoder();
 
+/** Reused arrays of character codes, one per length up to 64 (see `Abi.str`). */
+const CODES: number[][] = Array.from({ length: 65 }, (_, i) => new Array<number>(i).fill(0));
+
 const ERRNO_SUCCESS = 0;
 const ERRNO_BADF = 8;
 const ERRNO_INVAL = 28;
@@ -450,20 +453,16 @@ export class Abi {
   /** Decodes `len` bytes of UTF-8 at `ptr` (ASCII fast path for short ones). */
   str(ptr: number, len: number): string {
     const u8 = this.mem();
-    if (len < 48) {
-      // Four characters per call: fewer intermediate strings than one by one
-      let s = "", i = 0;
-      for (; i + 4 <= len; i += 4) {
-        const a = u8[ptr + i], b = u8[ptr + i + 1], c = u8[ptr + i + 2], d = u8[ptr + i + 3];
-        if ((a | b | c | d) >= 0x80) return decoder.decode(u8.subarray(ptr, ptr + len));
-        s += String.fromCharCode(a, b, c, d);
-      }
-      for (; i < len; i++) {
+    if (len <= 64) {
+      // One flat string from a reused array of codes: concatenating pieces
+      // makes a rope that charCodeAt and JSON.stringify pay to flatten
+      const a = CODES[len];
+      for (let i = 0; i < len; i++) {
         const b = u8[ptr + i];
         if (b >= 0x80) return decoder.decode(u8.subarray(ptr, ptr + len));
-        s += String.fromCharCode(b);
+        a[i] = b;
       }
-      return s;
+      return String.fromCharCode.apply(null, a);
     }
     return decoder.decode(u8.subarray(ptr, ptr + len));
   }

@@ -104,39 +104,52 @@ function fits(s: string, t: ParamType): boolean {
       return true;
     }
     case 2:
-      return s.length === 36 && UUID.test(s);
+      return s.length === 36 && isUuid(s);
     case 3:
       return s.length === 10 && isDate(s);
   }
 }
 
-const UUID =
-  /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$/;
+/** Whether `c` is an ASCII hex digit. */
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+}
+
+/**
+ * An RFC 9562 UUID of 36 characters, versions 1-8, variant 10xx:
+ * `xxxxxxxx-xxxx-Vxxx-Nxxx-xxxxxxxxxxxx` (a loop: a regular expression
+ * costs ~100 ns here).
+ */
+function isUuid(s: string): boolean {
+  for (let i = 0; i < 36; i++) {
+    const c = s.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 0x2d) return false;
+    } else if (!isHex(c)) return false;
+  }
+  const v = s.charCodeAt(14), n = s.charCodeAt(19) | 0x20;
+  return v >= 0x31 && v <= 0x38 && (n === 0x38 || n === 0x39 || n === 0x61 || n === 0x62);
+}
+
+/** The number of the ASCII digits of `s` in [from, to). */
+function digits(s: string, from: number, to: number): number {
+  let v = 0;
+  for (let i = from; i < to; i++) v = v * 10 + s.charCodeAt(i) - 0x30;
+  return v;
+}
 
 /** YYYY-MM-DD, a real calendar date. */
 function isDate(s: string): boolean {
-  if (s.charCodeAt(4) !== 0x2d || s.charCodeAt(7) !== 0x2d) return false;
-  for (const i of [0, 1, 2, 3, 5, 6, 8, 9]) {
+  for (let i = 0; i < 10; i++) {
     const ch = s.charCodeAt(i);
-    if (ch < 0x30 || ch > 0x39) return false;
+    if (i === 4 || i === 7) {
+      if (ch !== 0x2d) return false;
+    } else if (ch < 0x30 || ch > 0x39) return false;
   }
-  const y = +s.slice(0, 4), m = +s.slice(5, 7), d = +s.slice(8, 10);
+  const y = digits(s, 0, 4), m = digits(s, 5, 7), d = digits(s, 8, 10);
   if (m < 1 || m > 12 || d < 1) return false;
-  const days = [
-    31,
-    y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28,
-    31,
-    30,
-    31,
-    30,
-    31,
-    31,
-    30,
-    31,
-    30,
-    31,
-  ];
-  return d <= days[m - 1];
+  if (m === 2) return d <= (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28);
+  return d <= (m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31);
 }
 
 function decodeSeg(s: string): string {
@@ -170,7 +183,7 @@ export interface RouteMatch<H> {
  * `:name{uuid}`, `:name{date}`) and a trailing `*`. Literal segments win
  * over parameters; parameters are tried in the order they were added.
  * Matching walks the path once, without splitting it or using regular
- * expressions (except for the UUID check).
+ * expressions.
  *
  * @example
  * ```ts

@@ -46,6 +46,20 @@ test("router: matching rules", () => {
   assert.deepEqual(t.match("GET", `/u/${u}`), { handler: "uuid", params: { u } });
   assert.equal(t.match("GET", `/u/${u}0`), null);
   assert.equal(t.match("GET", "/u/550e8400e29b41d4a716446655440000"), null);
+  // Either case; version 1-8; variant 8, 9, a or b; hex digits only
+  const U = "550E8400-E29B-81D4-B716-4466554400AF";
+  assert.deepEqual(t.match("GET", `/u/${U}`), { handler: "uuid", params: { u: U } });
+  for (
+    const bad of [
+      "550e8400-e29b-01d4-a716-446655440000", // version 0
+      "550e8400-e29b-91d4-a716-446655440000", // version 9
+      "550e8400-e29b-41d4-c716-446655440000", // variant c
+      "550e8400-e29b-41d4-7716-446655440000", // variant 7
+      "550e8400-e29b-41d4-a716-44665544000g", // not hex
+      "550e8400+e29b-41d4-a716-446655440000", // separator
+      "550e840-0e29b-41d4-a716-446655440000", // separator moved
+    ]
+  ) assert.equal(t.match("GET", `/u/${bad}`), null, bad);
   assert.deepEqual(t.match("GET", "/d/2024-02-29"), {
     handler: "date",
     params: { d: "2024-02-29" },
@@ -53,6 +67,22 @@ test("router: matching rules", () => {
   assert.equal(t.match("GET", "/d/2023-02-29"), null);
   assert.equal(t.match("GET", "/d/2024-00-10"), null);
   assert.equal(t.match("GET", "/d/2024-1-10"), null);
+  for (const ok of ["2000-02-29", "2023-12-31", "2023-04-30", "0001-01-01", "2023-01-31"]) {
+    assert.deepEqual(t.match("GET", `/d/${ok}`), { handler: "date", params: { d: ok } }, ok);
+  }
+  for (
+    const bad of [
+      "1900-02-29",
+      "2023-04-31",
+      "2023-13-01",
+      "2023-12-00",
+      "2023-12-32",
+      "2023/12/01",
+      "2023-1a-01",
+    ]
+  ) {
+    assert.equal(t.match("GET", `/d/${bad}`), null, bad);
+  }
   assert.deepEqual(t.match("GET", "/files/a/b%2Fc.txt"), {
     handler: "files",
     params: { "*": "a/b/c.txt" },
