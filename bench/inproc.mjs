@@ -6,7 +6,8 @@
 // changes of 20 ns that wrk cannot (docs/performance.md).
 //
 //   deno run -A bench/inproc.mjs router /int/12345 [N]
-//   node bench/inproc.mjs serve /query/few?q=a&limit=1 [N]     (after `make dist`)
+//   node bench/inproc.mjs serve /query/few?q=a&limit=1 [N] [browser]  (after `make dist`)
+// "browser": the request carries a browser's dozen headers instead of wrk's one.
 //
 // Servers: router (servers/wasmgoose_router.mjs), serve (servers/wasmgoose_serve.mjs),
 // api (servers/wasmgoose_api.mjs). Prints µs per request (median of 5 batches).
@@ -15,7 +16,7 @@
 const isDeno = globalThis.Deno !== undefined;
 const proc = globalThis.process;
 const args = isDeno ? [...globalThis.Deno.args] : proc.argv.slice(2);
-const [which = "router", path = "/", n = "200000"] = args;
+const [which = "router", path = "/", n = "200000", headerSet = "wrk"] = args;
 const N = Number(n);
 const FILES = {
   router: "./servers/wasmgoose_router.mjs",
@@ -23,7 +24,7 @@ const FILES = {
   api: "./servers/wasmgoose_api.mjs",
 };
 if (!(which in FILES) || !path.startsWith("/") || !(N > 0)) {
-  console.error("usage: inproc.mjs router|serve|api /path [requests]");
+  console.error("usage: inproc.mjs router|serve|api /path [requests] [wrk|browser]");
   (isDeno ? globalThis.Deno : proc).exit(2);
 }
 const src = isDeno ? "../src/" : "../dist/src/", ext = isDeno ? ".ts" : ".js";
@@ -65,9 +66,19 @@ if (mgr === undefined) throw new Error(`${FILES[which]} did not listen`);
 const sink = managerSink(mgr);
 const [, lsnC] = connInternals(lsn);
 const c = sink.accept(lsnC, FAKE, "10.0.0.1:1234", "127.0.0.1:80");
-const req = new TextEncoder().encode(
-  `GET ${path} HTTP/1.1\r\nHost: localhost:8000\r\nUser-Agent: inproc\r\n\r\n`,
-);
+// wrk sends one header; "browser" sends the dozen a browser does
+const HEADERS = headerSet === "browser"
+  ? "Host: localhost:8000\r\nConnection: keep-alive\r\n" +
+    'sec-ch-ua: "Chromium";v="156", "Not.A/Brand";v="99"\r\nsec-ch-ua-mobile: ?0\r\n' +
+    'sec-ch-ua-platform: "Linux"\r\nUpgrade-Insecure-Requests: 1\r\n' +
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) " +
+    "Chrome/156.0.0.0 Safari/537.36\r\n" +
+    "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8\r\n" +
+    "Sec-Fetch-Site: none\r\nSec-Fetch-Mode: navigate\r\nSec-Fetch-User: ?1\r\n" +
+    "Sec-Fetch-Dest: document\r\nAccept-Encoding: gzip, deflate, br, zstd\r\n" +
+    "Accept-Language: en-US,en;q=0.9\r\n"
+  : "Host: localhost:8000\r\nUser-Agent: inproc\r\n";
+const req = new TextEncoder().encode(`GET ${path} HTTP/1.1\r\n${HEADERS}\r\n`);
 async function run(count) {
   for (let i = 0; i < count; i++) {
     sink.recv(c, req, 0, req.length);

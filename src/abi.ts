@@ -203,6 +203,9 @@ export const encoder: TextEncoder = new TextEncoder();
 /** One decoder for the whole process. */
 export const decoder: TextDecoder = new TextDecoder();
 
+/** Longest text `Abi.putText` copies by a loop (see there). */
+const TEXT_LOOP_MAX = (globalThis as { Deno?: unknown }).Deno !== undefined ? 96 : 48;
+
 /** Reused arrays of character codes, one per length up to 64 (see `Abi.str`). */
 const CODES: number[][] = Array.from({ length: 65 }, (_, i) => new Array<number>(i).fill(0));
 
@@ -470,11 +473,13 @@ export class Abi {
   /**
    * Writes `s` UTF-8 encoded at `ptr` (room for `s.length * 3` bytes);
    * returns the length. Short ASCII text is copied by a loop: encodeInto()
-   * costs ~60 ns before its first byte on Deno and Node.
+   * costs ~60 ns before its first byte on Node, and more on Deno (measured
+   * in bench/inproc.mjs: the loop wins up to ~100 characters there, ~50 on
+   * Node).
    */
   putText(s: string, ptr: number): number {
     const n = s.length;
-    if (n <= 48) {
+    if (n <= TEXT_LOOP_MAX) {
       const u8 = this.u8;
       let i = 0;
       for (; i < n; i++) {
@@ -484,7 +489,12 @@ export class Abi {
       }
       if (i === n) return n;
     }
-    return encoder.encodeInto(s, this.u8.subarray(ptr, ptr + n * 3)).written;
+    // At the start of the staging buffer (as reply() puts a body): its
+    // standing view, no new one
+    const view = ptr === this.stagePtr && n * 3 <= this.stageView.length
+      ? this.stageView
+      : this.u8.subarray(ptr, ptr + n * 3);
+    return encoder.encodeInto(s, view).written;
   }
 
   /** The bytes of the `struct mg_str` at `p`: a view into memory. */

@@ -254,13 +254,39 @@ export class HttpMessage {
     const a = this.#abi;
     const base = this.#ptr() + OFF_HEADERS;
     const out: Array<[string, string]> = [];
-    for (let i = 0; i < MAX_HEADERS; i++) {
+    a.mem();
+    const u32 = a.u32, w0 = base >>> 2;
+    let n = 0;
+    while (n < MAX_HEADERS && u32[w0 + n * 4 + 1] !== 0) n++;
+    if (n === 0) return out;
+    // The header lines lie back to back in the request: one string for all
+    // of them, cut into names and values (when every byte is a character)
+    const from = u32[w0], last = w0 + (n - 1) * 4;
+    const to = u32[last + 2] + u32[last + 3];
+    const all = to > from ? a.str(from, to - from) : "";
+    if (all.length === to - from) {
+      for (let w = w0; w <= last; w += 4) {
+        const k = u32[w] - from, v = u32[w + 2] - from;
+        if (k < 0 || v < 0 || k + u32[w + 1] > all.length || v + u32[w + 3] > all.length) {
+          return this.#pairs(n); // not in request order (not seen from the parser)
+        }
+        out.push([all.slice(k, k + u32[w + 1]), all.slice(v, v + u32[w + 3])]);
+      }
+      return out;
+    }
+    return this.#pairs(n);
+  }
+
+  /** The first `n` header pairs, each decoded on its own. */
+  #pairs(n: number): Array<[string, string]> {
+    const a = this.#abi;
+    const base = this.#ptr() + OFF_HEADERS;
+    const out: Array<[string, string]> = [];
+    for (let i = 0; i < n; i++) {
       a.mem();
       const w = (base + i * 16) >>> 2;
       const u32 = a.u32;
-      if (u32[w + 1] === 0) break;
-      const np = u32[w], nl = u32[w + 1], vp = u32[w + 2], vl = u32[w + 3];
-      out.push([a.str(np, nl), a.str(vp, vl)]);
+      out.push([a.str(u32[w], u32[w + 1]), a.str(u32[w + 2], u32[w + 3])]);
     }
     return out;
   }

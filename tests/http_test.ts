@@ -333,6 +333,32 @@ test("a throwing handler: 500, and the next request works", async () => {
   });
 });
 
+test("headers(): every pair in order, UTF-8 values, empty values, spacing trimmed", async () => {
+  const handler: EventHandler = (c, ev, data) => {
+    if (ev !== MG_EV_HTTP_MSG) return;
+    c.replyJson((data as HttpMessage).headers());
+  };
+  await withServer(handler, async ({ port }) => {
+    const many = Array.from({ length: 20 }, (_, i) => [`X-H${i}`, "v".repeat(i * 7)]);
+    const cases: Array<Array<[string, string]>> = [
+      [["Host", "x"]],
+      [["Host", "x"], ["X-City", "Zürich"], ["X-Empty", ""], ["Accept", "*/*"]],
+      [["X-Empty", ""], ["Host", "x"], ["X-Last", ""]],
+      many as Array<[string, string]>,
+    ];
+    for (const pairs of cases) {
+      const raw = new Raw(port);
+      const head = pairs.map(([k, v]) => `${k}:  ${v} \r\n`).join("");
+      raw.write(new TextEncoder().encode(`GET / HTTP/1.1\r\n${head}\r\n`));
+      const [r] = await raw.waitResponses(1);
+      // The raw client reads latin1: decode the body's UTF-8 back
+      const body = new TextDecoder().decode(Uint8Array.from(r.body, (ch) => ch.charCodeAt(0)));
+      assert.deepEqual(JSON.parse(body), pairs);
+      raw.destroy();
+    }
+  });
+});
+
 test("HttpMessage is invalid after the callback", async () => {
   let kept: HttpMessage | undefined;
   const handler: EventHandler = (c, ev, data) => {
