@@ -276,6 +276,7 @@ function responseHeaders(h: Headers): Record<string, string> {
 interface InnerResponse {
   body: { source: unknown } | null | undefined;
   headerList?: unknown;
+  status?: number;
 }
 
 /** The internal slot of a Response holding its body and headers, if found. */
@@ -327,18 +328,50 @@ function lowerKeys(h: Record<string, string>): Record<string, true> {
  */
 const TYPE_ONLY = new Map<string, Record<string, string>>();
 
+/** The frozen `{ "Content-Type": value }` record (cached for 64 values). */
+function typeOnly(value: string): Record<string, string> {
+  let t = TYPE_ONLY.get(value);
+  if (t === undefined) {
+    t = Object.freeze({ "Content-Type": value });
+    if (TYPE_ONLY.size < 64) TYPE_ONLY.set(value, t);
+  }
+  return t;
+}
+
+/**
+ * Deno (2.9 and later) keeps the string body of `new Response(text)` and
+ * `Response.json()` aside, with its Content-Type, until something reads the
+ * body or the headers ("lazy static body"); `bodyUsed` or `headers` would
+ * build the full body record. The two slots, found by their descriptions on
+ * the first Response (null where the runtime has none).
+ */
+let lazySyms: { body: symbol; type: symbol } | null | undefined;
+
+/**
+ * The still-lazy string body of `res` and its Content-Type, or undefined
+ * (no such slots, or the response was already made whole).
+ */
+function lazyBody(res: Response, inner: InnerResponse | undefined): string | undefined {
+  if (lazySyms === undefined) {
+    let body: symbol | undefined, type: symbol | undefined;
+    for (const sym of Object.getOwnPropertySymbols(res)) {
+      if (sym.description === "lazy static body") body = sym;
+      else if (sym.description === "lazy static content type") type = sym;
+    }
+    lazySyms = body !== undefined && type !== undefined ? { body, type } : null;
+  }
+  if (lazySyms === null || inner === undefined || inner.body !== null) return undefined;
+  const list = inner.headerList;
+  if (!Array.isArray(list) || list.length !== 0) return undefined;
+  const b = (res as unknown as Record<symbol, unknown>)[lazySyms.body];
+  return typeof b === "string" ? b : undefined;
+}
+
 /** Response headers from a list of [name, value] pairs. */
 function pairHeaders(list: unknown[]): Record<string, string> {
   if (list.length === 1) {
     const [name, value] = list[0] as [string, string];
-    if (name.length === 12 && name.toLowerCase() === "content-type") {
-      let t = TYPE_ONLY.get(value);
-      if (t === undefined) {
-        t = Object.freeze({ "Content-Type": value });
-        if (TYPE_ONLY.size < 64) TYPE_ONLY.set(value, t);
-      }
-      return t;
-    }
+    if (name.length === 12 && name.toLowerCase() === "content-type") return typeOnly(value);
   }
   const r: Record<string, string> = {};
   for (let i = 0; i < list.length; i++) {
@@ -768,7 +801,20 @@ class Server implements HttpServer {
     // Fast path: the runtime's own record of the response (Deno and undici
     // keep the header list and the body's source in one internal object),
     // so a string or bytes body goes out without a stream read.
-    const inner = res.bodyUsed ? undefined : innerOf(res);
+    // Deno: a string body not yet made whole is sent from where it waits
+    const innerFirst = innerOf(res);
+    const lazy = lazyBody(res, innerFirst);
+    if (lazy !== undefined) {
+      const type = (res as unknown as Record<symbol, unknown>)[(lazySyms as { type: symbol }).type];
+      c.reply(
+        (innerFirst as { status: number }).status,
+        lazy,
+        typeOnly(typeof type === "string" ? type : "text/plain;charset=UTF-8"),
+      );
+      this.#finish(st, p);
+      return;
+    }
+    const inner = res.bodyUsed ? undefined : innerFirst;
     const list = inner?.headerList;
     const hdrs = Array.isArray(list) ? pairHeaders(list) : responseHeaders(res.headers);
     if (inner !== undefined) {

@@ -108,6 +108,53 @@ const ON_BUN = (globalThis as { process?: { versions?: { bun?: string } } }).pro
   ?.bun !== undefined;
 const BUN_GAP = ON_BUN ? "known Bun gap: see docs/serve.md" : undefined;
 
+test("serve: text and JSON bodies made without headers, status kept, HEAD without body", async () => {
+  // On Deno these keep their body aside until it is read (a "lazy" body)
+  const s = start((req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/text") return new Response("hello é");
+    if (path === "/gone") return new Response("gone", { status: 410 });
+    if (path === "/json") return Response.json({ a: "é", n: [1, 2] });
+    if (path === "/json201") return Response.json({ ok: true }, { status: 201 });
+    if (path === "/empty") return new Response("");
+    return new Response(null, { status: 204 });
+  });
+  try {
+    const port = s.addr.port;
+    const get = async (p: string, method = "GET") =>
+      (await rawResponses(
+        port,
+        `${method} ${p} HTTP/1.1\r\nHost: x\r\n\r\n`,
+        1,
+        method === "HEAD",
+      ))[0];
+    const utf8 = (latin1: string) => Buffer.from(latin1, "latin1").toString("utf8");
+    let r = await get("/text");
+    assert.deepEqual(
+      [r.status, r.headers.get("content-type"), r.headers.get("content-length"), utf8(r.body)],
+      [200, "text/plain;charset=UTF-8", "8", "hello é"],
+    );
+    r = await get("/gone");
+    assert.deepEqual([r.status, r.body], [410, "gone"]);
+    r = await get("/json");
+    assert.deepEqual(
+      [r.status, r.headers.get("content-type"), JSON.parse(utf8(r.body))],
+      [200, "application/json", { a: "é", n: [1, 2] }],
+    );
+    assert.equal(r.headers.get("content-length"), String(Buffer.byteLength('{"a":"é","n":[1,2]}')));
+    r = await get("/json201");
+    assert.deepEqual([r.status, r.body], [201, '{"ok":true}']);
+    r = await get("/empty");
+    assert.deepEqual([r.status, r.headers.get("content-length"), r.body], [200, "0", ""]);
+    r = await get("/text", "HEAD");
+    assert.deepEqual([r.status, r.headers.get("content-length"), r.body], [200, "8", ""]);
+    r = await get("/none");
+    assert.equal(r.status, 204);
+  } finally {
+    await s.shutdown();
+  }
+});
+
 test("serve: every body type, with Content-Length or chunked framing", async (t) => {
   if (BUN_GAP !== undefined) return t.skip(BUN_GAP);
   const form = new FormData();
