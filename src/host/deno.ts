@@ -106,21 +106,42 @@ class DSock {
   wb: WBuf | null = null;
   /** This connection's own small read buffer (see SMALL_READ). */
   rsmall: Uint8Array | null = null;
+  /** The buffer of the pending read (`rsmall` or a pooled one). */
+  rbuf: Uint8Array | null = null;
+  /** Bytes of the last read, waiting while paused. */
+  rn = 0;
   woff = 0;
   wlen = 0;
+  // The callbacks of this socket's reads and writes, made once per socket
   onWritten: (n: number) => void;
   onWriteError: (e: unknown) => void;
-  constructor(
-    hid: number,
-    c: number,
-    written: (s: DSock, n: number) => void,
-    failed: (s: DSock, e: unknown) => void,
-  ) {
+  onRead: (n: number | null) => void;
+  onReadError: (e: unknown) => void;
+  /** After a pause: the next read, or the last one's bytes (in a microtask). */
+  resumeRead: () => void;
+  resumeDeliver: () => void;
+  constructor(hid: number, c: number, io: SockIo) {
     this.hid = hid;
     this.c = c;
-    this.onWritten = (n) => written(this, n);
-    this.onWriteError = (e) => failed(this, e);
+    this.onWritten = (n) => io.written(this, n);
+    this.onWriteError = (e) => io.writeFailed(this, e);
+    this.onRead = (n) => io.read(this, n);
+    this.onReadError = (e) => io.readFailed(this, e);
+    // Deferred: a resume comes from inside an export call (pause, close)
+    const next = () => io.next(this), deliver = () => io.deliver(this);
+    this.resumeRead = () => queueMicrotask(next);
+    this.resumeDeliver = () => queueMicrotask(deliver);
   }
+}
+
+/** What the callbacks of a {@link DSock} call in its backend. */
+interface SockIo {
+  written(s: DSock, n: number): void;
+  writeFailed(s: DSock, e: unknown): void;
+  read(s: DSock, n: number | null): void;
+  readFailed(s: DSock, e: unknown): void;
+  next(s: DSock): void;
+  deliver(s: DSock): void;
 }
 
 function closeQuietly(x: { close(): void } | null): void {
@@ -436,13 +457,17 @@ export class DenoBackend implements SocketBackend {
   }
 
   #sock(c: number): DSock {
-    return new DSock(
-      this.#nextHid++,
-      c,
-      (s, n) => this.#written(s, n),
-      (s, e) => this.#writeFailed(s, e),
-    );
+    return new DSock(this.#nextHid++, c, this.#io);
   }
+
+  #io: SockIo = {
+    written: (s, n) => this.#written(s, n),
+    writeFailed: (s, e) => this.#writeFailed(s, e),
+    read: (s, n) => this.#onRead(s, n),
+    readFailed: (s, e) => this.#onReadError(s, e),
+    next: (s) => this.#readNext(s),
+    deliver: (s) => this.#deliver(s),
+  };
 
   /** Marks `s` dead (no more reports) and wakes a paused read loop. */
   #forget(s: DSock): void {
@@ -528,62 +553,82 @@ export class DenoBackend implements SocketBackend {
     if (!s.dead) this.#readLoop(s);
   }
 
-  async #readLoop(s: DSock): Promise<void> {
-    const conn = s.conn as DenoConn;
-    // Small reads go to the connection's own small buffer; a read that fills
-    // it switches to a pooled READ_SIZE one until a read is small again. A
-    // pending read pins its buffer, so an idle connection holds SMALL_READ.
-    const small = s.rsmall ??= new Uint8Array(SMALL_READ);
-    let buf = small;
+  /**
+   * Starts reading `s`: one read pending at a time, each completion calling
+   * back (no async function: its resumption costs more per read). Small
+   * reads go to the connection's own small buffer; a read that fills it
+   * switches to a pooled READ_SIZE one until a read is small again. A pending
+   * read pins its buffer, so an idle connection holds SMALL_READ bytes.
+   */
+  #readLoop(s: DSock): void {
+    s.rbuf = s.rsmall ??= new Uint8Array(SMALL_READ);
     s.reading = true;
-    try {
-      for (;;) {
-        if (s.paused && !s.dead) {
-          await new Promise<void>((r) => (s.resume = r));
-          continue;
-        }
-        if (s.dead) break;
-        let n: number | null;
-        try {
-          n = await conn.read(buf);
-        } catch (e) {
-          this.#fail(s, e);
-          if (this.#lingering.has(s)) this.#endLinger(s);
-          return;
-        }
-        if (n === null) s.eof = true;
-        if (s.dead) break;
-        if (n === null) {
-          this.#sink.eof(s.c);
-          return;
-        }
-        while (s.paused && !s.dead) {
-          await new Promise<void>((r) => (s.resume = r));
-        }
-        if (s.dead) break;
-        // READ_SIZE is below RECV_SLICE: one call.
-        this.#sink.recv(s.c, buf, 0, n);
-        if (buf === small) {
-          if (n === SMALL_READ) buf = this.#take();
-        } else if (n < SMALL_READ) {
-          this.#give(buf);
-          buf = small;
-        }
-      }
-    } finally {
-      s.reading = false;
-      if (buf !== small) { // no read is pending here: back to the pool
-        this.#give(buf);
-        buf = small;
-      }
+    this.#readNext(s);
+  }
+
+  /** Issues the next read of `s`, or waits for a resume while paused. */
+  #readNext(s: DSock): void {
+    if (s.dead) return this.#readStopped(s, true);
+    if (s.paused) {
+      s.resume = s.resumeRead;
+      return;
     }
-    // Closed by C while reading: go on reading until the peer's end
-    if (this.#lingering.has(s)) {
-      if (s.eof) {
-        if (!s.writing) this.#endLinger(s);
-      } else {
-        await this.#discard(s, buf);
-      }
+    (s.conn as DenoConn).read(s.rbuf as Uint8Array).then(s.onRead, s.onReadError);
+  }
+
+  #onRead(s: DSock, n: number | null): void {
+    if (n === null) s.eof = true;
+    if (s.dead) return this.#readStopped(s, true);
+    if (n === null) {
+      this.#sink.eof(s.c);
+      return this.#readStopped(s, false);
+    }
+    s.rn = n;
+    this.#deliver(s);
+  }
+
+  /** Hands the bytes of the last read to C (once not paused), reads on. */
+  #deliver(s: DSock): void {
+    if (s.paused && !s.dead) {
+      s.resume = s.resumeDeliver;
+      return;
+    }
+    if (s.dead) return this.#readStopped(s, true);
+    const buf = s.rbuf as Uint8Array, n = s.rn;
+    // READ_SIZE is below RECV_SLICE: one call.
+    this.#sink.recv(s.c, buf, 0, n);
+    if (buf === s.rsmall) {
+      if (n === SMALL_READ) s.rbuf = this.#take();
+    } else if (n < SMALL_READ) {
+      this.#give(buf);
+      s.rbuf = s.rsmall;
+    }
+    this.#readNext(s);
+  }
+
+  #onReadError(s: DSock, e: unknown): void {
+    this.#fail(s, e);
+    if (this.#lingering.has(s)) this.#endLinger(s);
+    this.#readStopped(s, false);
+  }
+
+  /**
+   * The reads of `s` stopped (no read is pending): a pooled buffer goes
+   * back. `closed`: stopped because C closed the socket; then reading goes
+   * on until the peer's end (see `close`).
+   */
+  #readStopped(s: DSock, closed: boolean): void {
+    s.reading = false;
+    const small = s.rsmall as Uint8Array;
+    if (s.rbuf !== small) {
+      this.#give(s.rbuf as Uint8Array);
+      s.rbuf = small;
+    }
+    if (!closed || !this.#lingering.has(s)) return;
+    if (s.eof) {
+      if (!s.writing) this.#endLinger(s);
+    } else {
+      this.#discard(s, small);
     }
   }
 }
