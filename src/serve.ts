@@ -798,9 +798,6 @@ class Server implements HttpServer {
       this.#finish(st, p);
       return;
     }
-    // Fast path: the runtime's own record of the response (Deno and undici
-    // keep the header list and the body's source in one internal object),
-    // so a string or bytes body goes out without a stream read.
     // Deno: a string body not yet made whole is sent from where it waits
     const innerFirst = innerOf(res);
     const lazy = lazyBody(res, innerFirst);
@@ -814,6 +811,9 @@ class Server implements HttpServer {
       this.#finish(st, p);
       return;
     }
+    // Fast path: the runtime's own record of the response (Deno and undici
+    // keep the header list and the body's source in one internal object),
+    // so a string or bytes body goes out without a stream read.
     const inner = res.bodyUsed ? undefined : innerFirst;
     const list = inner?.headerList;
     const hdrs = Array.isArray(list) ? pairHeaders(list) : responseHeaders(res.headers);
