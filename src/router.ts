@@ -87,48 +87,60 @@ function newNode<H>(): Node<H> {
 
 const TYPES: Record<string, ParamType> = { int: 1, uuid: 2, date: 3 };
 
-/** Whether `s` fits parameter type `t`. */
-function fits(s: string, t: ParamType): boolean {
+/**
+ * Whether `s.slice(at, at + n)` fits parameter type `t` (checked in place:
+ * `charCodeAt` on the path itself is cheaper than on a slice of it).
+ */
+function fits(s: string, at: number, n: number, t: ParamType): boolean {
   switch (t) {
     case 0:
-      return s.length > 0;
+      return n > 0;
     case 1: {
-      const n = s.length;
       if (n === 0 || n > 16) return false;
-      let i = s.charCodeAt(0) === 0x2d ? 1 : 0;
+      let i = s.charCodeAt(at) === 0x2d ? 1 : 0;
       if (i === n) return false;
       for (; i < n; i++) {
-        const ch = s.charCodeAt(i);
+        const ch = s.charCodeAt(at + i);
         if (ch < 0x30 || ch > 0x39) return false;
       }
       return true;
     }
     case 2:
-      return s.length === 36 && isUuid(s);
+      return n === 36 && isUuid(s, at);
     case 3:
-      return s.length === 10 && isDate(s);
+      return n === 10 && isDate(s, at);
   }
 }
 
-/** Whether `c` is an ASCII hex digit. */
-function isHex(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+/** 1 for the ASCII hex digits, by character code (below 128). */
+const HEX = new Uint8Array(128);
+for (const ch of "0123456789abcdefABCDEF") HEX[ch.charCodeAt(0)] = 1;
+
+/** Whether the `n` characters of `s` at `at` are hex digits. */
+function hexRun(s: string, at: number, n: number): boolean {
+  for (let i = at; i < at + n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || HEX[c] === 0) return false;
+  }
+  return true;
 }
 
 /**
- * An RFC 9562 UUID of 36 characters, versions 1-8, variant 10xx:
- * `xxxxxxxx-xxxx-Vxxx-Nxxx-xxxxxxxxxxxx` (a loop: a regular expression
+ * An RFC 9562 UUID of 36 characters at `at`, versions 1-8, variant 10xx:
+ * `xxxxxxxx-xxxx-Vxxx-Nxxx-xxxxxxxxxxxx` (loops: a regular expression
  * costs ~100 ns here).
  */
-function isUuid(s: string): boolean {
-  for (let i = 0; i < 36; i++) {
-    const c = s.charCodeAt(i);
-    if (i === 8 || i === 13 || i === 18 || i === 23) {
-      if (c !== 0x2d) return false;
-    } else if (!isHex(c)) return false;
+function isUuid(s: string, at: number): boolean {
+  if (
+    s.charCodeAt(at + 8) !== 0x2d || s.charCodeAt(at + 13) !== 0x2d ||
+    s.charCodeAt(at + 18) !== 0x2d || s.charCodeAt(at + 23) !== 0x2d
+  ) return false;
+  const v = s.charCodeAt(at + 14), n = s.charCodeAt(at + 19) | 0x20;
+  if (v < 0x31 || v > 0x38 || !(n === 0x38 || n === 0x39 || n === 0x61 || n === 0x62)) {
+    return false;
   }
-  const v = s.charCodeAt(14), n = s.charCodeAt(19) | 0x20;
-  return v >= 0x31 && v <= 0x38 && (n === 0x38 || n === 0x39 || n === 0x61 || n === 0x62);
+  return hexRun(s, at, 8) && hexRun(s, at + 9, 4) && hexRun(s, at + 15, 3) &&
+    hexRun(s, at + 20, 3) && hexRun(s, at + 24, 12);
 }
 
 /** The number of the ASCII digits of `s` in [from, to). */
@@ -138,15 +150,15 @@ function digits(s: string, from: number, to: number): number {
   return v;
 }
 
-/** YYYY-MM-DD, a real calendar date. */
-function isDate(s: string): boolean {
+/** YYYY-MM-DD at `at`, a real calendar date. */
+function isDate(s: string, at: number): boolean {
   for (let i = 0; i < 10; i++) {
-    const ch = s.charCodeAt(i);
+    const ch = s.charCodeAt(at + i);
     if (i === 4 || i === 7) {
       if (ch !== 0x2d) return false;
     } else if (ch < 0x30 || ch > 0x39) return false;
   }
-  const y = digits(s, 0, 4), m = digits(s, 5, 7), d = digits(s, 8, 10);
+  const y = digits(s, at, at + 4), m = digits(s, at + 5, at + 7), d = digits(s, at + 8, at + 10);
   if (m < 1 || m > 12 || d < 1) return false;
   if (m === 2) return d <= (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28);
   return d <= (m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31);
@@ -302,11 +314,16 @@ function walk<H>(
   }
   const ps = node.params;
   if (ps !== undefined && len > 0) {
-    const raw = path.slice(pos, end);
-    const v = pct ? decodeSeg(raw) : raw;
+    // An escaped segment is checked decoded; a plain one in place, and
+    // sliced only once a parameter takes it
+    const dec = pct ? decodeSeg(path.slice(pos, end)) : undefined;
+    let v: string | undefined = dec;
     for (let i = 0; i < ps.length; i++) {
       const p = ps[i];
-      if (!fits(v, p.type)) continue;
+      if (dec !== undefined ? !fits(dec, 0, dec.length, p.type) : !fits(path, pos, len, p.type)) {
+        continue;
+      }
+      v ??= path.slice(pos, end);
       vals[nv] = v;
       const r = walk(p.node, method, path, end + 1, vals, nv + 1);
       if (r !== null) return r;

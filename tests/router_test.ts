@@ -37,6 +37,12 @@ test("router: matching rules", () => {
   assert.deepEqual(t.match("GET", "/users/-7"), { handler: "int", params: { id: -7 } });
   assert.deepEqual(t.match("GET", "/users/bob"), { handler: "name", params: { name: "bob" } });
   assert.deepEqual(t.match("GET", "/users/a%20b"), { handler: "name", params: { name: "a b" } });
+  // An escaped segment is typed by its decoded value
+  assert.deepEqual(t.match("GET", "/users/%34%32"), { handler: "int", params: { id: 42 } });
+  assert.deepEqual(t.match("GET", "/d/2024%2D02%2D29"), {
+    handler: "date",
+    params: { d: "2024-02-29" },
+  });
   assert.deepEqual(t.match("POST", "/users/x"), { handler: "post-name", params: { name: "x" } });
   assert.deepEqual(t.match("HEAD", "/users/me"), { handler: "me", params: {} });
   assert.equal(t.match("DELETE", "/users/x"), null);
