@@ -471,6 +471,34 @@ export class Abi {
   }
 
   /**
+   * Decodes the `n` name/value pairs of the table at `table` (two `struct
+   * mg_str` each, 16 bytes) into `out`: name, value, name, value, ... When
+   * the strings lie back to back in memory and every byte is a character,
+   * one string is decoded and cut into them; otherwise each is decoded on
+   * its own.
+   */
+  pairStrings(table: number, n: number, out: string[]): void {
+    this.mem();
+    const u32 = this.u32, w0 = table >>> 2, last = w0 + (n - 1) * 4;
+    const from = u32[w0], to = u32[last + 2] + u32[last + 3];
+    const all = to > from ? this.str(from, to - from) : "";
+    if (all.length === to - from) {
+      let j = 0;
+      for (let w = w0; w <= last; w += 4) {
+        const k = u32[w] - from, v = u32[w + 2] - from;
+        if (k < 0 || v < 0 || k + u32[w + 1] > all.length || v + u32[w + 3] > all.length) break;
+        out[j++] = all.slice(k, k + u32[w + 1]);
+        out[j++] = all.slice(v, v + u32[w + 3]);
+      }
+      if (j === 2 * n) return;
+    }
+    for (let i = 0, w = w0; i < n; i++, w += 4) {
+      out[2 * i] = this.str(this.u32[w], this.u32[w + 1]);
+      out[2 * i + 1] = this.str(this.u32[w + 2], this.u32[w + 3]);
+    }
+  }
+
+  /**
    * Writes `s` UTF-8 encoded at `ptr` (room for `s.length * 3` bytes);
    * returns the length. Short ASCII text is copied by a loop: encodeInto()
    * costs ~60 ns before its first byte on Node, and more on Deno (measured

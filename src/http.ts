@@ -15,6 +15,9 @@ const OFF_QUERY = 16;
 const OFF_PROTO = 24;
 const OFF_HEADERS = 32;
 const MAX_HEADERS = 30;
+
+/** Scratch for `Abi.pairStrings` (used synchronously). */
+const PAIRS: string[] = [];
 const OFF_BODY = 512;
 const OFF_HEAD = 520;
 const OFF_MESSAGE = 528;
@@ -259,35 +262,9 @@ export class HttpMessage {
     let n = 0;
     while (n < MAX_HEADERS && u32[w0 + n * 4 + 1] !== 0) n++;
     if (n === 0) return out;
-    // The header lines lie back to back in the request: one string for all
-    // of them, cut into names and values (when every byte is a character)
-    const from = u32[w0], last = w0 + (n - 1) * 4;
-    const to = u32[last + 2] + u32[last + 3];
-    const all = to > from ? a.str(from, to - from) : "";
-    if (all.length === to - from) {
-      for (let w = w0; w <= last; w += 4) {
-        const k = u32[w] - from, v = u32[w + 2] - from;
-        if (k < 0 || v < 0 || k + u32[w + 1] > all.length || v + u32[w + 3] > all.length) {
-          return this.#pairs(n); // not in request order (not seen from the parser)
-        }
-        out.push([all.slice(k, k + u32[w + 1]), all.slice(v, v + u32[w + 3])]);
-      }
-      return out;
-    }
-    return this.#pairs(n);
-  }
-
-  /** The first `n` header pairs, each decoded on its own. */
-  #pairs(n: number): Array<[string, string]> {
-    const a = this.#abi;
-    const base = this.#ptr() + OFF_HEADERS;
-    const out: Array<[string, string]> = [];
-    for (let i = 0; i < n; i++) {
-      a.mem();
-      const w = (base + i * 16) >>> 2;
-      const u32 = a.u32;
-      out.push([a.str(u32[w], u32[w + 1]), a.str(u32[w + 2], u32[w + 3])]);
-    }
+    // The header lines lie back to back in the request (one string, cut)
+    a.pairStrings(base, n, PAIRS);
+    for (let i = 0; i < n; i++) out.push([PAIRS[2 * i], PAIRS[2 * i + 1]]);
     return out;
   }
 

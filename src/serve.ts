@@ -326,7 +326,9 @@ function lowerKeys(h: Record<string, string>): Record<string, true> {
  * Frozen records of responses whose only header is a Content-Type, by value
  * (reply() caches the block of a frozen record: most responses are these).
  */
-const TYPE_ONLY = new Map<string, Record<string, string>>();
+const TYPE_ONLY = new Map<string, Record<string, string>>(
+  [JSON_TYPE, TEXT_TYPE].map((t) => [t["Content-Type"], t]),
+);
 
 /** The frozen `{ "Content-Type": value }` record (cached for 64 values). */
 function typeOnly(value: string): Record<string, string> {
@@ -365,6 +367,12 @@ function lazyBody(res: Response, inner: InnerResponse | undefined): string | und
   if (!Array.isArray(list) || list.length !== 0) return undefined;
   const b = (res as unknown as Record<symbol, unknown>)[lazySyms.body];
   return typeof b === "string" ? b : undefined;
+}
+
+/** The Content-Type of a lazy body (see `lazyBody`), as a frozen record. */
+function lazyType(res: Response): Record<string, string> {
+  const t = (res as unknown as Record<symbol, unknown>)[(lazySyms as { type: symbol }).type];
+  return typeof t === "string" ? typeOnly(t) : TEXT_TYPE;
 }
 
 /** Response headers from a list of [name, value] pairs. */
@@ -802,12 +810,7 @@ class Server implements HttpServer {
     const innerFirst = innerOf(res);
     const lazy = lazyBody(res, innerFirst);
     if (lazy !== undefined) {
-      const type = (res as unknown as Record<symbol, unknown>)[(lazySyms as { type: symbol }).type];
-      c.reply(
-        (innerFirst as { status: number }).status,
-        lazy,
-        typeOnly(typeof type === "string" ? type : "text/plain;charset=UTF-8"),
-      );
+      c.reply((innerFirst as { status: number }).status, lazy, lazyType(res));
       this.#finish(st, p);
       return;
     }
