@@ -50,6 +50,24 @@ interface DenoApi {
   unrefTimer?(id: number): void;
 }
 
+/**
+ * What this backend uses of Deno's internals when they are there (checked
+ * at start, each with a fallback to the public API): `core.read`, the op
+ * behind `Deno.Conn.read` without its async wrapper, and the symbols under
+ * which a connection keeps its resource id and file descriptor.
+ */
+interface DenoInternals {
+  read(rid: number, buf: Uint8Array): Promise<number>;
+  rid: symbol;
+  fd: symbol;
+}
+
+/** libc's `send`, through Deno's FFI. */
+type SendFn = (fd: number, buf: Uint8Array, len: number, flags: number) => number;
+
+/** MSG_DONTWAIT | MSG_NOSIGNAL (Linux). */
+const SEND_FLAGS = 0x40 | 0x4000;
+
 const READ_SIZE = 16384;
 /**
  * The read buffer of a connection whose last read was small: a pending read
@@ -83,6 +101,15 @@ class DSock {
   hid: number;
   c: number;
   conn: DenoConn | null = null;
+  /** Resource id of `conn` for `core.read`, or -1 (use `conn.read`). */
+  rid = -1;
+  /**
+   * File descriptor of a plain TCP `conn` for direct sends, or -1. Set to
+   * -1 before `conn` is closed: a closed descriptor's number is reused.
+   */
+  fd = -1;
+  /** A TLS listener or connection (its bytes go through `conn` only). */
+  tls = false;
   lsn: DenoListener | null = null;
   /** The C side forgot this socket: report nothing more about it. */
   dead = false;
@@ -183,10 +210,76 @@ export class DenoBackend implements SocketBackend {
     if (buf.length === READ_SIZE && this.#pool.length < POOL_MAX) this.#pool.push(buf);
   }
 
+  /** Deno's internals, once a connection showed where they are (see DenoInternals). */
+  #internals: DenoInternals | null | undefined = undefined;
+  /** Direct sends (null: not allowed or not Linux; undefined: not tried yet). */
+  #send: SendFn | null | undefined = undefined;
+
   /** @param sink receives what happens on the sockets */
   constructor(sink: BackendSink) {
     this.#deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
     this.#sink = sink;
+  }
+
+  /**
+   * Gives `s` (its `conn` just opened) the direct paths Deno allows: a read
+   * op without `Deno.Conn.read`'s async wrapper, and, for plain TCP where FFI
+   * is granted, writes with `send(2)` straight from WASM memory. A write
+   * through `Deno.Conn.write` is an async op; most responses fit the socket
+   * buffer at once, so the op, its promise and its tick are saved per write.
+   */
+  #direct(s: DSock, conn: DenoConn): void {
+    const ins = this.#internals === undefined ? this.#findInternals(conn) : this.#internals;
+    if (ins === null) return;
+    const rec = conn as unknown as Record<symbol, unknown>;
+    const rid = rec[ins.rid], fd = rec[ins.fd];
+    if (typeof rid === "number") s.rid = rid;
+    if (s.tls || typeof fd !== "number" || fd < 0) return;
+    if ((this.#send === undefined ? this.#openSend() : this.#send) !== null) s.fd = fd;
+  }
+
+  #findInternals(conn: DenoConn): DenoInternals | null {
+    this.#internals = null;
+    try {
+      const d = this.#deno as unknown as Record<symbol, { core?: { read?: unknown } }>;
+      const key = (this.#deno as unknown as { internal?: symbol }).internal;
+      const read = key === undefined ? undefined : d[key]?.core?.read;
+      let rid: symbol | undefined, fd: symbol | undefined;
+      for (const k of Object.getOwnPropertySymbols(conn)) {
+        if (k.description === "Deno.internal.rid") rid = k;
+        if (k.description === "Deno.internal.fd") fd = k;
+      }
+      if (typeof read === "function" && rid !== undefined && fd !== undefined) {
+        this.#internals = { read: read as DenoInternals["read"], rid, fd };
+      }
+    } catch {
+      // internals not there: the public API it is
+    }
+    return this.#internals;
+  }
+
+  #openSend(): SendFn | null {
+    this.#send = null;
+    try {
+      const deno = this.#deno as unknown as {
+        build?: { os?: string };
+        permissions?: { querySync?(d: { name: string }): { state: string } };
+        dlopen?(
+          lib: string,
+          syms: Record<string, { parameters: string[]; result: string }>,
+        ): { symbols: { send: SendFn } };
+      };
+      // Never prompt for FFI: only use it when already granted.
+      if (deno.build?.os !== "linux" || deno.dlopen === undefined) return null;
+      if (deno.permissions?.querySync?.({ name: "ffi" }).state !== "granted") return null;
+      const lib = deno.dlopen("libc.so.6", {
+        send: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
+      });
+      this.#send = lib.symbols.send;
+    } catch {
+      // no FFI, or no libc.so.6 (musl): writes go through Deno.Conn
+    }
+    return this.#send;
   }
 
   listen(
@@ -216,6 +309,7 @@ export class DenoBackend implements SocketBackend {
     }
     const s = this.#sock(c);
     s.lsn = lsn;
+    s.tls = (flags & FLAG_TLS) !== 0;
     this.#socks.set(s.hid, s);
     this.#acceptLoop(s);
     return s.hid;
@@ -236,6 +330,7 @@ export class DenoBackend implements SocketBackend {
     }
     const s = this.#sock(c);
     s.connecting = true;
+    s.tls = (flags & FLAG_TLS) !== 0;
     this.#socks.set(s.hid, s);
     let opening: Promise<DenoConn>;
     if ((flags & FLAG_TLS) !== 0) {
@@ -265,6 +360,7 @@ export class DenoBackend implements SocketBackend {
           return;
         }
         s.conn = conn;
+        this.#direct(s, conn);
         try {
           conn.setNoDelay?.(true);
         } catch {
@@ -300,15 +396,25 @@ export class DenoBackend implements SocketBackend {
       s.wantWritable = true;
       return 0;
     }
-    const wb = s.wb = len <= SMALL_READ
+    let sent = 0;
+    if (s.fd >= 0) {
+      const mem = this.#sink.mem();
+      // -1 (EAGAIN, or an error Deno.Conn.write then reports) sends nothing
+      sent = (this.#send as SendFn)(s.fd, mem.subarray(ptr, ptr + len), len, SEND_FLAGS);
+      if (sent === len) return len;
+      if (sent < 0) sent = 0;
+      ptr += sent;
+    }
+    const rest = len - sent;
+    const wb = s.wb = rest <= SMALL_READ
       ? this.#smallW.pop() ?? new WBuf(SMALL_READ)
-      : len <= READ_SIZE
+      : rest <= READ_SIZE
       ? this.#largeW.pop() ?? new WBuf(READ_SIZE)
-      : new WBuf(len);
-    copyOut(this.#sink.mem(), ptr, wb.buf, len);
+      : new WBuf(rest);
+    copyOut(this.#sink.mem(), ptr, wb.buf, rest);
     s.writing = true;
     s.woff = 0;
-    s.wlen = len;
+    s.wlen = rest;
     this.#writeMore(s);
     return len;
   }
@@ -472,6 +578,7 @@ export class DenoBackend implements SocketBackend {
   /** Marks `s` dead (no more reports) and wakes a paused read loop. */
   #forget(s: DSock): void {
     s.dead = true;
+    s.fd = -1;
     this.#socks.delete(s.hid);
     this.#wake(s);
   }
@@ -522,6 +629,8 @@ export class DenoBackend implements SocketBackend {
   #onAccept(lsn: DSock, conn: DenoConn): void {
     const s = this.#sock(0);
     s.conn = conn;
+    s.tls = lsn.tls;
+    this.#direct(s, conn);
     this.#socks.set(s.hid, s);
     try {
       conn.setNoDelay?.(true);
@@ -573,10 +682,17 @@ export class DenoBackend implements SocketBackend {
       s.resume = s.resumeRead;
       return;
     }
-    (s.conn as DenoConn).read(s.rbuf as Uint8Array).then(s.onRead, s.onReadError);
+    if (s.rid >= 0) {
+      (this.#internals as DenoInternals).read(s.rid, s.rbuf as Uint8Array)
+        .then(s.onRead, s.onReadError);
+    } else {
+      (s.conn as DenoConn).read(s.rbuf as Uint8Array).then(s.onRead, s.onReadError);
+    }
   }
 
+  /** `n`: bytes read; 0 (core.read) or null (Deno.Conn.read) at the end. */
   #onRead(s: DSock, n: number | null): void {
+    if (n === 0) n = null;
     if (n === null) s.eof = true;
     if (s.dead) return this.#readStopped(s, true);
     if (n === null) {
