@@ -1,7 +1,7 @@
 // A child server for tests/send_path_test.ts (not a test itself): GET /big/N
 // answers N bytes of `pattern(N)`, anything else its path. It prints
 // "port N" when listening. On Deno it is run with and without --allow-ffi:
-// the two send paths of the Deno backend (send(2) by FFI, Deno.Conn.write).
+// the two send paths of the Deno backend (sendmsg(2) by FFI, Deno.Conn.write).
 // Run as `deno run --allow-net tests/send_path_child.ts` or
 // `node dist-test/tests/send_path_child.js`.
 

@@ -1,7 +1,7 @@
 // The send paths of a server process, over a raw socket: pipelined small and
 // large responses to a client that stops reading for a while (the server's
 // sends then find the socket buffer full and must wait), compared byte for
-// byte. On Deno the child runs twice: with FFI granted (writes by send(2)
+// byte. On Deno the child runs twice: with FFI granted (writes by sendmsg(2)
 // straight from WASM memory, the rest through Deno.Conn.write once the
 // socket is full) and without it (Deno.Conn.write only). Runs on Deno and
 // Node.

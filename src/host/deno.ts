@@ -17,6 +17,7 @@ import {
 } from "./types.ts";
 import type { TlsOptions } from "../types.ts";
 import { caList, serverPems } from "./tls.ts";
+import { DirectSend } from "./direct_send.ts";
 
 // The few parts of the Deno namespace used here, typed locally so that this
 // file also compiles with tsc (where the Deno types are absent).
@@ -61,12 +62,6 @@ interface DenoInternals {
   rid: symbol;
   fd: symbol;
 }
-
-/** libc's `send`, through Deno's FFI. */
-type SendFn = (fd: number, buf: Uint8Array, len: number, flags: number) => number;
-
-/** MSG_DONTWAIT | MSG_NOSIGNAL (Linux). */
-const SEND_FLAGS = 0x40 | 0x4000;
 
 const READ_SIZE = 16384;
 /**
@@ -212,8 +207,8 @@ export class DenoBackend implements SocketBackend {
 
   /** Deno's internals, once a connection showed where they are (see DenoInternals). */
   #internals: DenoInternals | null | undefined = undefined;
-  /** Direct sends (null: not allowed or not Linux; undefined: not tried yet). */
-  #send: SendFn | null | undefined = undefined;
+  /** Direct sends (null: not possible; undefined: not tried yet). */
+  #send: DirectSend | null | undefined = undefined;
 
   /** @param sink receives what happens on the sockets */
   constructor(sink: BackendSink) {
@@ -224,9 +219,8 @@ export class DenoBackend implements SocketBackend {
   /**
    * Gives `s` (its `conn` just opened) the direct paths Deno allows: a read
    * op without `Deno.Conn.read`'s async wrapper, and, for plain TCP where FFI
-   * is granted, writes with `send(2)` straight from WASM memory. A write
-   * through `Deno.Conn.write` is an async op; most responses fit the socket
-   * buffer at once, so the op, its promise and its tick are saved per write.
+   * is granted, writes with `sendmsg(2)` straight from WASM memory (see
+   * DirectSend).
    */
   #direct(s: DSock, conn: DenoConn): void {
     const ins = this.#internals === undefined ? this.#findInternals(conn) : this.#internals;
@@ -235,7 +229,8 @@ export class DenoBackend implements SocketBackend {
     const rid = rec[ins.rid], fd = rec[ins.fd];
     if (typeof rid === "number") s.rid = rid;
     if (s.tls || typeof fd !== "number" || fd < 0) return;
-    if ((this.#send === undefined ? this.#openSend() : this.#send) !== null) s.fd = fd;
+    if (this.#send === undefined) this.#send = DirectSend.open(this.#deno);
+    if (this.#send !== null) s.fd = fd;
   }
 
   #findInternals(conn: DenoConn): DenoInternals | null {
@@ -256,30 +251,6 @@ export class DenoBackend implements SocketBackend {
       // internals not there: the public API it is
     }
     return this.#internals;
-  }
-
-  #openSend(): SendFn | null {
-    this.#send = null;
-    try {
-      const deno = this.#deno as unknown as {
-        build?: { os?: string };
-        permissions?: { querySync?(d: { name: string }): { state: string } };
-        dlopen?(
-          lib: string,
-          syms: Record<string, { parameters: string[]; result: string }>,
-        ): { symbols: { send: SendFn } };
-      };
-      // Never prompt for FFI: only use it when already granted.
-      if (deno.build?.os !== "linux" || deno.dlopen === undefined) return null;
-      if (deno.permissions?.querySync?.({ name: "ffi" }).state !== "granted") return null;
-      const lib = deno.dlopen("libc.so.6", {
-        send: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
-      });
-      this.#send = lib.symbols.send;
-    } catch {
-      // no FFI, or no libc.so.6 (musl): writes go through Deno.Conn
-    }
-    return this.#send;
   }
 
   listen(
@@ -398,9 +369,8 @@ export class DenoBackend implements SocketBackend {
     }
     let sent = 0;
     if (s.fd >= 0) {
-      const mem = this.#sink.mem();
       // -1 (EAGAIN, or an error Deno.Conn.write then reports) sends nothing
-      sent = (this.#send as SendFn)(s.fd, mem.subarray(ptr, ptr + len), len, SEND_FLAGS);
+      sent = (this.#send as DirectSend).send(s.fd, this.#sink.mem(), ptr, len);
       if (sent === len) return len;
       if (sent < 0) sent = 0;
       ptr += sent;
