@@ -7,6 +7,7 @@
 //
 //   deno run -A bench/inproc.mjs router /int/12345 [N]
 //   node bench/inproc.mjs serve /query/few?q=a&limit=1 [N] [browser]  (after `make dist`)
+//   deno run -A bench/inproc.mjs router json-large   (a workload of workloads.mjs, with its body)
 // "browser": the request carries a browser's dozen headers instead of wrk's one.
 //
 // Servers: router (servers/wasmgoose_router.mjs), serve (servers/wasmgoose_serve.mjs),
@@ -23,8 +24,10 @@ const FILES = {
   serve: "./servers/wasmgoose_serve.mjs",
   api: "./servers/wasmgoose_api.mjs",
 };
-if (!(which in FILES) || !path.startsWith("/") || !(N > 0)) {
-  console.error("usage: inproc.mjs router|serve|api /path [requests] [wrk|browser]");
+const { WORKLOADS } = await import("./workloads.mjs");
+const work = WORKLOADS[path];
+if (!(which in FILES) || !(path.startsWith("/") || work !== undefined) || !(N > 0)) {
+  console.error("usage: inproc.mjs router|serve|api /path|workload [requests] [wrk|browser]");
   (isDeno ? globalThis.Deno : proc).exit(2);
 }
 const src = isDeno ? "../src/" : "../dist/src/", ext = isDeno ? ".ts" : ".js";
@@ -78,7 +81,15 @@ const HEADERS = headerSet === "browser"
     "Sec-Fetch-Dest: document\r\nAccept-Encoding: gzip, deflate, br, zstd\r\n" +
     "Accept-Language: en-US,en;q=0.9\r\n"
   : "Host: localhost:8000\r\nUser-Agent: inproc\r\n";
-const req = new TextEncoder().encode(`GET ${path} HTTP/1.1\r\n${HEADERS}\r\n`);
+const body = work?.body === undefined ? "" : work.body;
+const extra = body === ""
+  ? ""
+  : `Content-Type: ${work.contentType}\r\nContent-Length: ${
+    new TextEncoder().encode(body).length
+  }\r\n`;
+const req = new TextEncoder().encode(
+  `${work?.method ?? "GET"} ${work?.path ?? path} HTTP/1.1\r\n${HEADERS}${extra}\r\n${body}`,
+);
 async function run(count) {
   for (let i = 0; i < count; i++) {
     sink.recv(c, req, 0, req.length);
