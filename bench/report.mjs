@@ -279,8 +279,8 @@ export function renderReport(r) {
   // The built-in routers against the frameworks (issue 6): every API workload but
   // multipart, req/s ratio and user CPU µs per request of both sides
   const routerPairs = [
-    ["wasmgoose-router", "hono-deno", "Router (Deno) / Hono on Deno.serve"],
-    ["wasmgoose-router-node", "fastify-node", "Router (Node) / Fastify on Node"],
+    ["wasmgoose-router", "hono-deno", "EventRouter (Deno) / Hono on Deno.serve"],
+    ["wasmgoose-router-node", "fastify-node", "EventRouter (Node) / Fastify on Node"],
     ["wasmgoose-serve", "hono-deno", "serve() + Router (Deno) / Hono on Deno.serve"],
     ["wasmgoose-serve-node", "fastify-node", "serve() + Router (Node) / Fastify on Node"],
   ].filter(([a, b]) => byName(r, a) && byName(r, b));
