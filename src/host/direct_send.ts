@@ -46,7 +46,13 @@ function address(ffi: Ffi, b: BufferSource): [number, number] {
 export class DirectSend {
   #sendmsg: (fd: number, hdr: Uint8Array, flags: number) => number;
   #ffi: Ffi;
-  #hdr = new Uint8Array(HDR_BYTES);
+  /**
+   * The header, in an ArrayBuffer made explicitly: its bytes live outside
+   * V8's heap and never move (a small `new Uint8Array(n)` may keep them on
+   * the heap, where the garbage collector moves them), so the address taken
+   * once stays right.
+   */
+  #hdr = new Uint8Array(new ArrayBuffer(HDR_BYTES));
   #w = new Uint32Array(this.#hdr.buffer);
   /** The memory buffer whose base address is `#lo`/`#hi` (it changes when memory grows). */
   #buf: ArrayBufferLike | null = null;
