@@ -24,6 +24,7 @@ import { Manager } from "./manager.ts";
 import type { ListenOptions } from "./types.ts";
 import type { WsMessage } from "./ws.ts";
 import { ServeRequest } from "./request.ts";
+import { symbolsByDescription } from "./host/types.ts";
 import { BodyFeed, MG_EV_HTTP_BODY, setBodyThreshold, streamBody } from "./body_stream.ts";
 
 /**
@@ -355,11 +356,10 @@ let lazySyms: { body: symbol; type: symbol } | null | undefined;
  */
 function lazyBody(res: Response, inner: InnerResponse | undefined): string | undefined {
   if (lazySyms === undefined) {
-    let body: symbol | undefined, type: symbol | undefined;
-    for (const sym of Object.getOwnPropertySymbols(res)) {
-      if (sym.description === "lazy static body") body = sym;
-      else if (sym.description === "lazy static content type") type = sym;
-    }
+    const [body, type] = symbolsByDescription(res, [
+      "lazy static body",
+      "lazy static content type",
+    ]);
     lazySyms = body !== undefined && type !== undefined ? { body, type } : null;
   }
   if (lazySyms === null || inner === undefined || inner.body !== null) return undefined;

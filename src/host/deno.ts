@@ -13,6 +13,7 @@ import {
   FLAG_TLS,
   formatAddr,
   type SocketBackend,
+  symbolsByDescription,
   unsupported,
 } from "./types.ts";
 import type { TlsOptions } from "../types.ts";
@@ -239,11 +240,7 @@ export class DenoBackend implements SocketBackend {
       const d = this.#deno as unknown as Record<symbol, { core?: { read?: unknown } }>;
       const key = (this.#deno as unknown as { internal?: symbol }).internal;
       const read = key === undefined ? undefined : d[key]?.core?.read;
-      let rid: symbol | undefined, fd: symbol | undefined;
-      for (const k of Object.getOwnPropertySymbols(conn)) {
-        if (k.description === "Deno.internal.rid") rid = k;
-        if (k.description === "Deno.internal.fd") fd = k;
-      }
+      const [rid, fd] = symbolsByDescription(conn, ["Deno.internal.rid", "Deno.internal.fd"]);
       if (typeof read === "function" && rid !== undefined && fd !== undefined) {
         this.#internals = { read: read as DenoInternals["read"], rid, fd };
       }
@@ -367,10 +364,11 @@ export class DenoBackend implements SocketBackend {
       s.wantWritable = true;
       return 0;
     }
+    const mem = this.#sink.mem();
     let sent = 0;
     if (s.fd >= 0) {
       // -1 (EAGAIN, or an error Deno.Conn.write then reports) sends nothing
-      sent = (this.#send as DirectSend).send(s.fd, this.#sink.mem(), ptr, len);
+      sent = (this.#send as DirectSend).send(s.fd, mem, ptr, len);
       if (sent === len) return len;
       if (sent < 0) sent = 0;
       ptr += sent;
@@ -381,7 +379,7 @@ export class DenoBackend implements SocketBackend {
       : rest <= READ_SIZE
       ? this.#largeW.pop() ?? new WBuf(READ_SIZE)
       : new WBuf(rest);
-    copyOut(this.#sink.mem(), ptr, wb.buf, rest);
+    copyOut(mem, ptr, wb.buf, rest);
     s.writing = true;
     s.woff = 0;
     s.wlen = rest;

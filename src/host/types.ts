@@ -111,3 +111,17 @@ export function unsupported(flags: number, what: "listeners" | "connections"): s
   if ((flags & FLAG_UDP) !== 0) return `UDP ${what} are not supported yet`;
   return null;
 }
+
+/**
+ * The own symbol-keyed slots of `obj` with these descriptions, in the same
+ * order (undefined where absent): how runtime internals kept under symbols
+ * (a connection's resource id, a Response's lazy body) are found.
+ */
+export function symbolsByDescription(obj: object, names: string[]): Array<symbol | undefined> {
+  const out: Array<symbol | undefined> = names.map(() => undefined);
+  for (const sym of Object.getOwnPropertySymbols(obj)) {
+    const i = names.indexOf(sym.description ?? "");
+    if (i >= 0) out[i] = sym;
+  }
+  return out;
+}
