@@ -109,6 +109,8 @@ export interface WasmExports {
   mgw_body_stream(c: number, hm: number): number;
   /** `MG_EV_HTTP_HDRS` crosses only for chunked bodies or bodies over `bytes` (<0: all). */
   mgw_body_threshold(lsn: number, bytes: number): number;
+  /** The events crossing to the JS handler of `c` (its handler id, 0: none). */
+  mgw_set_mask(c: number, mask: number): number;
   /** A listener's limits (ms; negative: keep the current value). */
   mgw_limits_set(lsn: number, idle: number, header: number, body: number, max: number): void;
   /** A listener's limit: 0 idle, 1 header, 2 body, 3 max_conns, 4 open connections. */

@@ -16,6 +16,9 @@ const OFF_PROTO = 24;
 const OFF_HEADERS = 32;
 const MAX_HEADERS = 30;
 
+/** The header lines of the last request read by readRequestHead. */
+let lastBlock = "";
+
 /** Scratch for `Abi.pairStrings` (used synchronously). */
 const PAIRS: string[] = [];
 const OFF_BODY = 512;
@@ -36,6 +39,20 @@ function formDecode(s: string): string {
 let createMessage: (abi: Abi, ptr: number) => HttpMessage;
 let invalidateMessage: (hm: HttpMessage) => void;
 let messagePtr: (hm: HttpMessage) => number;
+let readHead: (hm: HttpMessage, out: RequestHead) => void;
+
+/**
+ * Internal: the parts of a request head `serve()` keeps (see
+ * {@link readRequestHead}).
+ */
+export interface RequestHead {
+  /** The path, as received. */
+  path: string;
+  /** The query string without '?' ("" if none). */
+  query: string;
+  /** The header lines as received, from the first name to the last value. */
+  block: string;
+}
 
 /**
  * An HTTP request (or response, for client connections), as delivered with
@@ -79,6 +96,44 @@ export class HttpMessage {
       hm.#p = 0;
     };
     messagePtr = (hm) => hm.#ptr();
+    readHead = (hm, out) => hm.#readHead(out);
+  }
+
+  /**
+   * Path, query and the header lines. The header lines are often the same
+   * bytes request after request (one client, one tool): the last ASCII
+   * block is kept and compared in place, which costs less than decoding it
+   * again and makes no new string.
+   */
+  #readHead(out: RequestHead): void {
+    const a = this.#abi;
+    const w = this.#ptr() >>> 2;
+    a.mem();
+    const u32 = a.u32, w0 = w + (OFF_HEADERS >>> 2);
+    const ql = u32[w + 5];
+    out.path = a.str(u32[w + 2], u32[w + 3]);
+    out.query = ql > 0 ? a.str(u32[w + 4], ql) : "";
+    let n = 0;
+    while (n < MAX_HEADERS && u32[w0 + n * 4 + 1] !== 0) n++;
+    if (n === 0) {
+      out.block = "";
+      return;
+    }
+    const hp = u32[w0], len = u32[w0 + (n - 1) * 4 + 2] + u32[w0 + (n - 1) * 4 + 3] - hp;
+    const last = lastBlock;
+    if (last.length === len) {
+      const u8 = a.u8;
+      let i = 0;
+      for (; i < len; i++) {
+        const b = u8[hp + i];
+        if (b >= 0x80 || b !== last.charCodeAt(i)) break;
+      }
+      if (i === len) {
+        out.block = last;
+        return;
+      }
+    }
+    out.block = lastBlock = a.str(hp, len);
   }
 
   #ptr(): number {
@@ -378,6 +433,14 @@ export function newHttpMessage(abi: Abi, ptr: number): HttpMessage {
 /** Internal: ends the view (when its callback returns). */
 export function endHttpMessage(hm: HttpMessage): void {
   invalidateMessage(hm);
+}
+
+/**
+ * Internal: fills `out` with the request's path, query and header lines
+ * (throws if the message's callback has returned).
+ */
+export function readRequestHead(hm: HttpMessage, out: RequestHead): void {
+  readHead(hm, out);
 }
 
 /**

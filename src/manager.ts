@@ -9,6 +9,7 @@ import { Abi, AllocError, encoder, type HostImports, WasiExit } from "./abi.ts";
 import {
   type Connection,
   type ConnectionHost,
+  connInternals,
   endConnection,
   headerBlock,
   newConnection,
@@ -183,6 +184,28 @@ export function openConnection(
   return openConn(mgr, url, handler, opts, listen, open);
 }
 
+let setEvents: (mgr: Manager, conn: Connection, events: readonly number[]) => void;
+
+/**
+ * Internal: changes the events that reach the handler of `conn` (for a
+ * listener: the handler of every connection it accepted), as `events` of
+ * ListenOptions would have set them (MG_EV_CLOSE always crosses).
+ */
+export function setHandlerEvents(
+  mgr: Manager,
+  conn: Connection,
+  events: readonly number[],
+): void {
+  setEvents(mgr, conn, events);
+}
+
+/** The bits (`1 << ev`) of the events of `events` below 32. */
+function eventMask(events: readonly number[]): number {
+  let mask = 0;
+  for (const ev of events) if (ev >= 0 && ev < 32) mask |= 1 << ev;
+  return mask;
+}
+
 interface DenoSignals {
   addSignalListener(sig: string, fn: () => void): void;
   removeSignalListener(sig: string, fn: () => void): void;
@@ -259,6 +282,7 @@ export class Manager {
     sinkOf = (mgr) => mgr.#sink;
     openConn = (mgr, url, handler, opts, listen, open) =>
       mgr.#open(url, handler, opts, listen, open);
+    setEvents = (mgr, conn, events) => mgr.#setEvents(conn, events);
   }
 
   /**
@@ -916,11 +940,7 @@ export class Manager {
   }
 
   #addHandler(fn: EventHandler | undefined, opts: ListenOptions | undefined): number {
-    let mask = -1;
-    if (opts?.events !== undefined) {
-      mask = 0;
-      for (const ev of opts.events) if (ev >= 0 && ev < 32) mask |= 1 << ev;
-    }
+    const mask = opts?.events !== undefined ? eventMask(opts.events) : -1;
     const slot: HandlerSlot = { fn, mask };
     const h = this.#freeHandlers.pop();
     if (h !== undefined) {
@@ -929,6 +949,15 @@ export class Manager {
     }
     this.#handlers.push(slot);
     return this.#handlers.length - 1;
+  }
+
+  #setEvents(conn: Connection, events: readonly number[]): void {
+    const [abi, c] = connInternals(conn);
+    if (c === 0 || abi !== this.#abi) return;
+    const mask = eventMask(events);
+    const h = this.#abi.x.mgw_set_mask(c, mask | (1 << MG_EV_CLOSE));
+    const slot = this.#handlers[h];
+    if (h > 0 && slot !== undefined) slot.mask = mask;
   }
 
   #freeHandler(h: number): void {

@@ -23,6 +23,33 @@ const REQUEST_SYMBOLS: symbol[] = (() => {
   }
 })();
 
+/**
+ * The [name, value] pairs of header lines the C parser accepted ("Name:
+ * value", CRLF or LF line ends, values trimmed of spaces and tabs as
+ * mg_http_parse does).
+ */
+export function headerPairs(block: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const n = block.length;
+  let i = 0;
+  while (i < n) {
+    let e = block.indexOf("\n", i);
+    if (e < 0) e = n;
+    let end = e > i && block.charCodeAt(e - 1) === 13 ? e - 1 : e;
+    const colon = block.indexOf(":", i);
+    let v = colon + 1;
+    while (v < end && isWs(block.charCodeAt(v))) v++;
+    while (end > v && isWs(block.charCodeAt(end - 1))) end--;
+    out.push([block.slice(i, colon), block.slice(v, end)]);
+    i = e + 1;
+  }
+  return out;
+}
+
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
 function used(): Promise<never> {
   return Promise.reject(new TypeError("Body already consumed"));
 }
@@ -36,7 +63,8 @@ export class ServeRequest {
   #origin: string;
   #path: string;
   #query: string;
-  #pairs: Array<[string, string]>;
+  #block: string;
+  #pairs: Array<[string, string]> | undefined;
   #body: Uint8Array | ReadableStream<Uint8Array> | null;
   #headers: Headers | undefined;
   #ac: AbortController | undefined;
@@ -44,33 +72,28 @@ export class ServeRequest {
   #reason: unknown = undefined;
   #real: Request | undefined;
   #used = false;
-  /** Internal: what upgradeWebSocket() needs (set by serve). */
-  _slot: unknown = undefined;
 
   /**
-   * `body`: the whole body (a small one, buffered by the C core), or a
-   * stream fed as body bytes arrive (large or chunked bodies, see
-   * src/body_stream.ts: then the body readers go through the real
-   * Request), or null.
-   */
-  /**
-   * The URL is `scheme://` + the Host header (else `host`) + `path` +
-   * `?query`, built when first asked for.
+   * `origin`: "scheme://host" (the listener's address: the Host header, if
+   * any, replaces the host when the URL is made). `block`: the header lines
+   * as received (split into pairs when first asked for). `body`: the whole
+   * body (a small one, buffered by the C core), or a stream fed as body
+   * bytes arrive (large or chunked bodies, see src/body_stream.ts: then the
+   * body readers go through the real Request), or null.
    */
   constructor(
     method: string,
-    scheme: string,
-    host: string,
+    origin: string,
     path: string,
     query: string,
-    pairs: Array<[string, string]>,
+    block: string,
     body: Uint8Array | ReadableStream<Uint8Array> | null,
   ) {
     this.#method = method;
-    this.#origin = scheme + "://" + host;
+    this.#origin = origin;
     this.#path = path;
     this.#query = query;
-    this.#pairs = pairs;
+    this.#block = block;
     this.#body = body;
   }
 
@@ -119,7 +142,7 @@ export class ServeRequest {
   get url(): string {
     if (this.#url === undefined) {
       let origin = this.#origin;
-      const pairs = this.#pairs;
+      const pairs = this.#headerPairs();
       for (let i = 0; i < pairs.length; i++) {
         const name = pairs[i][0];
         if (name.length === 4 && name.toLowerCase() === "host") {
@@ -133,7 +156,11 @@ export class ServeRequest {
   }
 
   get headers(): Headers {
-    return (this.#headers ??= new Headers(this.#pairs));
+    return (this.#headers ??= new Headers(this.#headerPairs()));
+  }
+
+  #headerPairs(): Array<[string, string]> {
+    return (this.#pairs ??= headerPairs(this.#block));
   }
 
   get signal(): AbortSignal {

@@ -76,9 +76,24 @@ interface Node<H> {
   /** Parameter children, tried in the order they were added. */
   params: Array<{ name: string; type: ParamType; node: Node<H> }> | undefined;
   /** A trailing `*` (the rest of the path, as param "*"). */
-  rest: Map<string, Leaf<H>> | undefined;
+  rest: Methods<H> | undefined;
   /** Handlers by method ("*": any method). */
-  handlers: Map<string, Leaf<H>> | undefined;
+  handlers: Methods<H> | undefined;
+}
+
+/** The leaves of one node by method: GET and POST in fields (no hashing). */
+class Methods<H> {
+  get: Leaf<H> | undefined = undefined;
+  post: Leaf<H> | undefined = undefined;
+  /** "*": any method. */
+  any: Leaf<H> | undefined = undefined;
+  other: Map<string, Leaf<H>> | undefined = undefined;
+  set(method: string, leaf: Leaf<H>): void {
+    if (method === "GET") this.get = leaf;
+    else if (method === "POST") this.post = leaf;
+    else if (method === "*") this.any = leaf;
+    else (this.other ??= new Map()).set(method, leaf);
+  }
 }
 
 function newNode<H>(): Node<H> {
@@ -226,7 +241,7 @@ export class RouteTable<H> {
       if (seg === "*" && i === segs.length - 1) {
         names.push("*");
         types.push(0);
-        (node.rest ??= new Map()).set(method.toUpperCase(), leafOf(handler, names, types));
+        (node.rest ??= new Methods()).set(method.toUpperCase(), leafOf(handler, names, types));
         return this;
       }
       if (seg.startsWith(":")) {
@@ -257,7 +272,7 @@ export class RouteTable<H> {
         }
       }
     }
-    (node.handlers ??= new Map()).set(method.toUpperCase(), leafOf(handler, names, types));
+    (node.handlers ??= new Methods()).set(method.toUpperCase(), leafOf(handler, names, types));
     return this;
   }
 
@@ -342,9 +357,11 @@ function walk<H>(
 /** The parameter values of the match in progress (matching is synchronous). */
 const SCRATCH: string[] = new Array<string>(64).fill("");
 
-function pick<H>(m: Map<string, H> | undefined, method: string): H | undefined {
+function pick<H>(m: Methods<H> | undefined, method: string): Leaf<H> | undefined {
   if (m === undefined) return undefined;
-  return m.get(method) ?? (method === "HEAD" ? m.get("GET") : undefined) ?? m.get("*");
+  let leaf = method === "GET" ? m.get : method === "POST" ? m.post : m.other?.get(method);
+  if (leaf === undefined && method === "HEAD") leaf = m.get;
+  return leaf ?? m.any;
 }
 
 // ---- decoding helpers ------------------------------------------------------------

@@ -19,8 +19,8 @@ import {
   WEBSOCKET_OP_CLOSE,
   WEBSOCKET_OP_TEXT,
 } from "./constants.ts";
-import type { HttpMessage } from "./http.ts";
-import { Manager } from "./manager.ts";
+import { type HttpMessage, readRequestHead, type RequestHead } from "./http.ts";
+import { Manager, setHandlerEvents } from "./manager.ts";
 import type { ListenOptions } from "./types.ts";
 import type { WsMessage } from "./ws.ts";
 import { ServeRequest } from "./request.ts";
@@ -181,37 +181,72 @@ const EVENTS = [
   MG_EV_HTTP_HDRS, // only for streamed bodies (setBodyThreshold)
   MG_EV_HTTP_BODY,
   MG_EV_HTTP_MSG,
-  MG_EV_WRITE,
   MG_EV_CLOSE,
   MG_EV_WS_OPEN,
   MG_EV_WS_MSG,
   MG_EV_WS_CTL,
 ];
+/**
+ * With MG_EV_WRITE, only while a response body waits for its connection to
+ * drain or the server is shutting down: a crossing per write costs ~60 ns.
+ */
+const EVENTS_WRITE = [...EVENTS, MG_EV_WRITE];
 
-/** One request in progress. */
-class Pending {
-  req: ServeRequest;
-  done = false;
+let pendingReq: (p: Pending) => ServeRequest;
+let pendingDone: (p: Pending) => boolean;
+let pendingStarted: (p: Pending) => boolean;
+let pendingStart: (p: Pending) => void;
+let pendingBody: (p: Pending) => BodyFeed | undefined;
+let pendingFinish: (p: Pending) => void;
+
+/**
+ * One request in progress; also the handler's `info` (one object less per
+ * request: its own fields are private).
+ */
+class Pending implements ServeHandlerInfo {
+  #req: ServeRequest;
+  #conn: Connection;
+  #st: ConnState;
+  #done = false;
   /** The response has started going out. */
-  started = false;
+  #started = false;
   /** The streamed body of the request, if it is streamed. */
-  body: BodyFeed | undefined;
+  #body: BodyFeed | undefined;
   #resolve: (() => void) | undefined;
   #completed: Promise<void> | undefined;
-  constructor(req: ServeRequest) {
-    this.req = req;
+  constructor(req: ServeRequest, conn: Connection, st: ConnState, body: BodyFeed | undefined) {
+    this.#req = req;
+    this.#conn = conn;
+    this.#st = st;
+    this.#body = body;
   }
+
+  static {
+    pendingReq = (p) => p.#req;
+    pendingDone = (p) => p.#done;
+    pendingStarted = (p) => p.#started;
+    pendingStart = (p) => {
+      p.#started = true;
+    };
+    pendingBody = (p) => p.#body;
+    pendingFinish = (p) => {
+      if (p.#done) return;
+      p.#done = true;
+      p.#resolve?.();
+    };
+  }
+
+  get remoteAddr(): NetAddr {
+    const st = this.#st;
+    return (st.remote ??= parseAddr(this.#conn.remoteAddr));
+  }
+
   get completed(): Promise<void> {
     if (this.#completed === undefined) {
-      if (this.done) return (this.#completed = Promise.resolve());
+      if (this.#done) return (this.#completed = Promise.resolve());
       this.#completed = new Promise<void>((r) => (this.#resolve = r));
     }
     return this.#completed;
-  }
-  finish(): void {
-    if (this.done) return;
-    this.done = true;
-    this.#resolve?.();
   }
 }
 
@@ -225,29 +260,12 @@ class ConnState {
   remote: NetAddr | undefined;
 }
 
-class Info implements ServeHandlerInfo {
-  #conn: Connection;
-  #p: Pending;
-  #remote: NetAddr | undefined;
-  constructor(conn: Connection, p: Pending) {
-    this.#conn = conn;
-    this.#p = p;
-  }
-  get remoteAddr(): NetAddr {
-    return (this.#remote ??= parseAddr(this.#conn.remoteAddr));
-  }
-  get completed(): Promise<void> {
-    return this.#p.completed;
-  }
-}
-
-/** What upgradeWebSocket() needs to find a request's connection. */
-interface ReqSlot {
-  conn: Connection;
-  st: ConnState;
-}
+/** Scratch for readRequestHead (used synchronously). */
+const HEAD: RequestHead = { path: "", query: "", block: "" };
 
 const upgrades = new WeakMap<Response, { socket: ServeWebSocket; req: Request }>();
+/** Whether upgradeWebSocket() was ever called (until then no look-up is needed). */
+let upgradesMade = false;
 
 /** "ip:port" / "[ip6]:port" into a NetAddr. */
 function parseAddr(a: string): NetAddr {
@@ -331,14 +349,18 @@ const TYPE_ONLY = new Map<string, Record<string, string>>(
   [JSON_TYPE, TEXT_TYPE].map((t) => [t["Content-Type"], t]),
 );
 
+/** The record typeOnly() returned last. */
+let lastType: Record<string, string> = JSON_TYPE;
+
 /** The frozen `{ "Content-Type": value }` record (cached for 64 values). */
 function typeOnly(value: string): Record<string, string> {
+  if (value === lastType["Content-Type"]) return lastType;
   let t = TYPE_ONLY.get(value);
   if (t === undefined) {
     t = Object.freeze({ "Content-Type": value });
     if (TYPE_ONLY.size < 64) TYPE_ONLY.set(value, t);
   }
-  return t;
+  return (lastType = t);
 }
 
 /**
@@ -487,8 +509,14 @@ class Server implements HttpServer {
   #inflight = 0;
   #eofTimer: ReturnType<typeof setInterval> | undefined;
   #stopping = false;
+  /** Response bodies waiting for their connection to drain. */
+  #drains = 0;
+  /** Whether MG_EV_WRITE is among the listener's events. */
+  #writeEvents = false;
   #resolveFinished!: () => void;
   #scheme: string;
+  /** "scheme://" + the listener's address (a request's Host header replaces it). */
+  #origin = "";
   #signal: AbortSignal | undefined;
   #onAbort = (): void => {
     this.shutdown();
@@ -524,6 +552,7 @@ class Server implements HttpServer {
     }
     setBodyThreshold(this.#lsn, STREAM_MIN);
     this.addr = parseAddr(this.#lsn.localAddr);
+    this.#origin = this.#scheme + "://" + this.#lsn.localAddr;
     const onListen = opts.onListen ??
       ((a: NetAddr) =>
         console.log(`Listening on ${this.#scheme}://${urlHost(a.hostname)}:${a.port}/`));
@@ -541,6 +570,7 @@ class Server implements HttpServer {
   shutdown(): Promise<void> {
     if (!this.#stopping) {
       this.#stopping = true;
+      this.#syncWriteEvents(); // before the listener closes: its handler is the connections'
       this.#signal?.removeEventListener("abort", this.#onAbort);
       this.#lsn.close();
       for (const conn of this.#conns) {
@@ -551,6 +581,27 @@ class Server implements HttpServer {
       this.#maybeFinish();
     }
     return this.finished;
+  }
+
+  /** MG_EV_WRITE crosses while a body waits to drain, or when stopping. */
+  #syncWriteEvents(): void {
+    const want = this.#stopping || this.#drains > 0;
+    if (want === this.#writeEvents) return;
+    this.#writeEvents = want;
+    setHandlerEvents(this.#mgr, this.#lsn, want ? EVENTS_WRITE : EVENTS);
+  }
+
+  /** Resolves once the connection's queue is below SEND_LWM (or it closed). */
+  #drained(st: ConnState): Promise<void> {
+    this.#drains++;
+    this.#syncWriteEvents();
+    return new Promise<void>((resolve) => {
+      st.drain = () => {
+        this.#drains--;
+        this.#syncWriteEvents();
+        resolve();
+      };
+    });
   }
 
   #maybeFinish(): void {
@@ -595,9 +646,11 @@ class Server implements HttpServer {
           st.body = undefined;
           b?.fail(new DOMException("the client closed the connection", "AbortError"));
           const p = st.pending;
-          if (p !== undefined && !p.done) {
+          if (p !== undefined && !pendingDone(p)) {
             st.pending = undefined;
-            p.req._abort(new DOMException("the client closed the connection", "AbortError"));
+            pendingReq(p)._abort(
+              new DOMException("the client closed the connection", "AbortError"),
+            );
             this.#done(p);
           }
           const d = st.drain;
@@ -621,9 +674,9 @@ class Server implements HttpServer {
   #done(p: Pending): void {
     // Once per request: a reply may close the connection right away (a
     // client that half-closed), and MG_EV_CLOSE then ends the request first.
-    if (p.done) return;
-    p.finish();
-    p.body?.responded(DROP_MAX);
+    if (pendingDone(p)) return;
+    pendingFinish(p);
+    pendingBody(p)?.responded(DROP_MAX);
     this.#inflight--;
     if (this.#inflight === 0 && this.#eofTimer !== undefined) {
       clearInterval(this.#eofTimer);
@@ -642,11 +695,11 @@ class Server implements HttpServer {
     this.#eofTimer = setInterval(() => {
       for (const c of this.#conns) {
         const p = (c.userdata as ConnState | undefined)?.pending;
-        if (p === undefined || p.done || p.req._aborted || !c.isAlive) continue;
+        if (p === undefined || pendingDone(p) || pendingReq(p)._aborted || !c.isAlive) continue;
         if (c.isEof) {
           const why = new DOMException("the client closed the connection", "AbortError");
-          p.req._abort(why);
-          p.body?.fail(why);
+          pendingReq(p)._abort(why);
+          pendingBody(p)?.fail(why);
         }
       }
     }, EOF_CHECK_MS);
@@ -661,7 +714,7 @@ class Server implements HttpServer {
       st.body = undefined;
       feed.fail(new TypeError("malformed chunked request body"));
       const p = st.pending;
-      if (p !== undefined && p.body === feed && !p.done && !p.started) {
+      if (p !== undefined && pendingBody(p) === feed && !pendingDone(p) && !pendingStarted(p)) {
         c.reply(400, "Bad Request\n", TEXT_500); // C closes the connection after it
         this.#finish(st, p);
       } else {
@@ -675,7 +728,7 @@ class Server implements HttpServer {
       return;
     }
     feed.push(piece);
-    if (feed.dropped > DROP_MAX && (st.pending === undefined || st.pending.body !== feed)) {
+    if (feed.dropped > DROP_MAX && (st.pending === undefined || pendingBody(st.pending) !== feed)) {
       // answered and nobody reads the rest: not worth receiving
       st.body = undefined;
       c.drain();
@@ -711,25 +764,16 @@ class Server implements HttpServer {
       const b = hm.body;
       if (b.length > 0) body = b.slice();
     }
-    // The URL is made from these when asked for (Host from the header pairs)
-    const sreq = new ServeRequest(
-      method,
-      this.#scheme,
-      this.#lsn.localAddr,
-      hm.uri,
-      hm.query,
-      hm.headers(),
-      body,
-    );
+    // The URL and the headers are made from these when asked for
+    readRequestHead(hm, HEAD);
+    const sreq = new ServeRequest(method, this.#origin, HEAD.path, HEAD.query, HEAD.block, body);
     const req = sreq as unknown as Request;
-    const p = new Pending(sreq);
-    p.body = feed;
+    const p = new Pending(sreq, c, st, feed);
     st.pending = p;
     this.#inflight++;
-    sreq._slot = { conn: c, st };
     let res: Response | Promise<Response>;
     try {
-      res = this.#handler(req, new Info(c, p));
+      res = this.#handler(req, p);
     } catch (e) {
       this.#fail(c, st, p, e, req);
       return;
@@ -746,7 +790,7 @@ class Server implements HttpServer {
   }
 
   #fail(c: Connection, st: ConnState, p: Pending, e: unknown, req: Request): void {
-    if (p.done) return;
+    if (pendingDone(p)) return;
     let r: Response | Promise<Response>;
     try {
       r = this.#onError(e);
@@ -767,7 +811,7 @@ class Server implements HttpServer {
     req: Request,
     fromError = false,
   ): void {
-    if (p.done) {
+    if (pendingDone(p)) {
       if (res instanceof Response) res.body?.cancel().catch(() => {});
       return;
     }
@@ -781,8 +825,8 @@ class Server implements HttpServer {
       res.body?.cancel().catch(() => {});
       return; // MG_EV_CLOSE has ended the request
     }
-    p.started = true;
-    const up = upgrades.get(res);
+    pendingStart(p);
+    const up = upgradesMade ? upgrades.get(res) : undefined;
     if (up !== undefined) {
       this.#upgrade(c, st, p, up.socket, up.req);
       return;
@@ -837,7 +881,7 @@ class Server implements HttpServer {
     this.#sendBody(c, st, p, res, hdrs, req.method === "HEAD").catch((e) => {
       console.error("wasmgoose serve: response body failed:", e);
       if (c.isAlive) c.close();
-      if (!p.done) {
+      if (!pendingDone(p)) {
         if (st.pending === p) st.pending = undefined;
         this.#done(p);
       }
@@ -859,7 +903,7 @@ class Server implements HttpServer {
   ): Promise<void> {
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     const a = await reader.read();
-    if (!c.isAlive || p.done) return void reader.cancel().catch(() => {});
+    if (!c.isAlive || pendingDone(p)) return void reader.cancel().catch(() => {});
     if (a.done) {
       c.reply(res.status, undefined, hdrs);
       return this.#finish(st, p);
@@ -867,7 +911,7 @@ class Server implements HttpServer {
     let first = chunkBytes(a.value);
     // A body of one piece (string, bytes, Blob, form) gets a Content-Length
     const b = await reader.read();
-    if (!c.isAlive || p.done) return void reader.cancel().catch(() => {});
+    if (!c.isAlive || pendingDone(p)) return void reader.cancel().catch(() => {});
     if (b.done) {
       c.reply(res.status, first, hdrs);
       return this.#finish(st, p);
@@ -882,12 +926,10 @@ class Server implements HttpServer {
     first = chunkBytes(b.value);
     if (first.length > 0) c.chunk(first);
     for (;;) {
-      if (c.sendLen > SEND_HWM) {
-        await new Promise<void>((resolve) => (st.drain = resolve));
-      }
-      if (!c.isAlive || p.done) return void reader.cancel().catch(() => {});
+      if (c.sendLen > SEND_HWM) await this.#drained(st);
+      if (!c.isAlive || pendingDone(p)) return void reader.cancel().catch(() => {});
       const r = await reader.read();
-      if (!c.isAlive || p.done) return void reader.cancel().catch(() => {});
+      if (!c.isAlive || pendingDone(p)) return void reader.cancel().catch(() => {});
       if (r.done) break;
       const bytes = chunkBytes(r.value);
       if (bytes.length > 0) c.chunk(bytes);
@@ -1181,8 +1223,7 @@ export function upgradeWebSocket(
   req: Request,
   options?: UpgradeWebSocketOptions,
 ): { socket: ServeWebSocket; response: Response } {
-  const slot = req instanceof ServeRequest ? req._slot as ReqSlot | undefined : undefined;
-  if (slot === undefined) {
+  if (!(req instanceof ServeRequest)) {
     throw new TypeError("upgradeWebSocket() needs a request of serve()");
   }
   const up = (req.headers.get("upgrade") ?? "").toLowerCase().split(",").map((s) => s.trim());
@@ -1203,5 +1244,6 @@ export function upgradeWebSocket(
   const response = new Response(null, { status: 200 });
   Object.defineProperty(response, "status", { value: 101 });
   upgrades.set(response, { socket, req });
+  upgradesMade = true;
   return { socket, response };
 }

@@ -335,6 +335,43 @@ test("serve: the request is a real Request to the runtime (instanceof, new Reque
   }
 });
 
+test("serve: each request gets its own header lines as received (trimmed values, LF line ends, repeats)", async () => {
+  const s = start((req) => Response.json({ url: req.url, headers: [...req.headers] }));
+  try {
+    // Header blocks of the same length that differ in their last byte, a
+    // repeat of the first, LF-only line ends, and a non-ASCII value: the
+    // server keeps the last block to skip decoding it again (src/http.ts)
+    const first = "GET /a HTTP/1.1\r\nHost: h1\r\nX-A:  one \t\r\nX-B:\r\nX-C:\tv\r\n\r\n";
+    const req = first +
+      "GET /b?x=1 HTTP/1.1\nHost: h2\nX-A: two\nX-A: again\n\n" +
+      "GET /c HTTP/1.1\r\nHost: h1\r\nX-A:  one \t\r\nX-B:\r\nX-C:\tw\r\n\r\n" +
+      first +
+      "GET /d HTTP/1.1\r\nHost: h4\r\nX-N: caf\xc3\xa9\r\nX-Z: z\r\n\r\n" +
+      "GET /e HTTP/1.1\r\nHost: h5\r\nX-N: cafe!\r\nX-Z: y\r\n\r\n";
+    const rs = await rawResponses(s.addr.port, req, 6);
+    const got = rs.map((r) => JSON.parse(r.body));
+    const one = [["host", "h1"], ["x-a", "one"], ["x-b", ""], ["x-c", "v"]];
+    assert.deepEqual(got[0], { url: "http://h1/a", headers: one });
+    assert.deepEqual(got[1], {
+      url: "http://h2/b?x=1",
+      headers: [["host", "h2"], ["x-a", "two, again"]],
+    });
+    assert.deepEqual(got[2], {
+      url: "http://h1/c",
+      headers: [["host", "h1"], ["x-a", "one"], ["x-b", ""], ["x-c", "w"]],
+    });
+    assert.deepEqual(got[3], { url: "http://h1/a", headers: one });
+    assert.equal(got[4].url, "http://h4/d");
+    assert.deepEqual(got[4].headers[2], ["x-z", "z"]);
+    assert.deepEqual(got[5], {
+      url: "http://h5/e",
+      headers: [["host", "h5"], ["x-n", "cafe!"], ["x-z", "y"]],
+    });
+  } finally {
+    await stop(s);
+  }
+});
+
 test("serve: pipelined requests are answered in order when handlers finish out of order", async () => {
   const finished: number[] = [];
   const s = start(async (req) => {

@@ -175,6 +175,16 @@ static void set_handler(struct mg_connection *c, int h, int mask) {
   s_masks[h] = (uint32_t) mask | (1UL << MG_EV_CLOSE);  // host needs CLOSE
 }
 
+// Changes the events that cross to the JS handler of c (every connection of
+// that handler: for a listener, those it accepted); returns the handler id,
+// 0 if c has none
+EXPORT("mgw_set_mask") int mgw_set_mask(struct mg_connection *c, int mask) {
+  size_t h = (size_t) (uintptr_t) c->fn_data;
+  if (c->fn != js_handler || h == 0) return 0;
+  set_handler(NULL, (int) h, mask);
+  return (int) h;
+}
+
 EXPORT("mgw_init") void mgw_init(void) {
   mg_mgr_init(&s_mgr);
 }
