@@ -90,10 +90,17 @@ const extra = body === ""
 const req = new TextEncoder().encode(
   `${work?.method ?? "GET"} ${work?.path ?? path} HTTP/1.1\r\n${HEADERS}${extra}\r\n${body}`,
 );
+// A handler that awaits (a body reader) answers after this request's event:
+// wait for each answer before the next request (else requests pile up in the
+// connection's buffer unanswered)
+const wait = which === "serve" && body !== "";
 async function run(count) {
   for (let i = 0; i < count; i++) {
+    const w = writes;
     sink.recv(c, req, 0, req.length);
-    if ((i & 63) === 63) await 0; // let promise-based handlers finish
+    if (wait) {
+      for (let k = 0; writes === w && k < 100; k++) await 0;
+    } else if ((i & 63) === 63) await 0; // let promise-based handlers finish
   }
   await new Promise((r) => setTimeout(r, 0));
 }

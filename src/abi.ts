@@ -109,6 +109,8 @@ export interface WasmExports {
   mgw_body_stream(c: number, hm: number): number;
   /** `MG_EV_HTTP_HDRS` crosses only for chunked bodies or bodies over `bytes` (<0: all). */
   mgw_body_threshold(lsn: number, bytes: number): number;
+  /** The generation of the header lines of `hm` (0: none or too long; see wasm/httpx.c). */
+  mgw_head_lines(hm: number): number;
   /** The events crossing to the JS handler of `c` (its handler id, 0: none). */
   mgw_set_mask(c: number, mask: number): number;
   /** A listener's limits (ms; negative: keep the current value). */
@@ -284,6 +286,10 @@ export class Abi {
   stageCap = 0;
   /** `u8` restricted to the staging buffer (for `encodeInto`). */
   stageView: Uint8Array;
+  /** The generation of `linesText` (`mgw_head_lines`; 0: none). */
+  linesGen = 0;
+  /** The decoded header lines of generation `linesGen`. */
+  linesText = "";
   #stdio = ["", "", ""];
 
   /**

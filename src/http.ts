@@ -16,9 +16,6 @@ const OFF_PROTO = 24;
 const OFF_HEADERS = 32;
 const MAX_HEADERS = 30;
 
-/** The header lines of the last request read by readRequestHead. */
-let lastBlock = "";
-
 /** Scratch for `Abi.pairStrings` (used synchronously). */
 const PAIRS: string[] = [];
 const OFF_BODY = 512;
@@ -101,13 +98,13 @@ export class HttpMessage {
 
   /**
    * Path, query and the header lines. The header lines are often the same
-   * bytes request after request (one client, one tool): the last ASCII
-   * block is kept and compared in place, which costs less than decoding it
-   * again and makes no new string.
+   * bytes request after request (one client, one tool): the C side keeps
+   * the last ones and numbers each new version (`mgw_head_lines`, a memcmp),
+   * and the text of one version is decoded once.
    */
   #readHead(out: RequestHead): void {
     const a = this.#abi;
-    const w = this.#ptr() >>> 2;
+    const p = this.#ptr(), w = p >>> 2;
     a.mem();
     const u32 = a.u32, w0 = w + (OFF_HEADERS >>> 2);
     const ql = u32[w + 5];
@@ -119,21 +116,18 @@ export class HttpMessage {
       out.block = "";
       return;
     }
-    const hp = u32[w0], len = u32[w0 + (n - 1) * 4 + 2] + u32[w0 + (n - 1) * 4 + 3] - hp;
-    const last = lastBlock;
-    if (last.length === len) {
-      const u8 = a.u8;
-      let i = 0;
-      for (; i < len; i++) {
-        const b = u8[hp + i];
-        if (b >= 0x80 || b !== last.charCodeAt(i)) break;
-      }
-      if (i === len) {
-        out.block = last;
-        return;
-      }
+    const gen = a.x.mgw_head_lines(p);
+    if (gen !== 0 && gen === a.linesGen) {
+      out.block = a.linesText;
+      return;
     }
-    out.block = lastBlock = a.str(hp, len);
+    const hp = u32[w0], len = u32[w0 + (n - 1) * 4 + 2] + u32[w0 + (n - 1) * 4 + 3] - hp;
+    const text = a.str(hp, len);
+    if (gen !== 0) {
+      a.linesGen = gen;
+      a.linesText = text;
+    }
+    out.block = text;
   }
 
   #ptr(): number {

@@ -29,3 +29,30 @@ void mgw_http_creds(struct mg_http_message *hm, char *user, int ulen,
 EXPORT("mgw_http_head") void mgw_http_head(struct mg_connection *c, int on) {
   c->is_head = on ? 1 : 0;
 }
+
+// The header lines of the last request asked about (from the first name to
+// the end of the last value) and a generation that changes whenever they
+// differ: serve() keeps the decoded text of one generation and reuses it
+// while requests repeat their header lines (a memcmp instead of a decode).
+static char s_lines[2048];
+static size_t s_lines_len;
+static uint32_t s_lines_gen;
+
+// The generation of hm's header lines (0: none, or too long to keep)
+EXPORT("mgw_head_lines")
+uint32_t mgw_head_lines(const struct mg_http_message *hm) {
+  size_t n = 0, len;
+  const char *from;
+  while (n < MG_MAX_HTTP_HEADERS && hm->headers[n].name.len > 0) n++;
+  if (n == 0) return 0;
+  from = hm->headers[0].name.buf;
+  len = (size_t) (hm->headers[n - 1].value.buf + hm->headers[n - 1].value.len -
+                  from);
+  if (len > sizeof(s_lines)) return 0;
+  if (len != s_lines_len || memcmp(from, s_lines, len) != 0) {
+    memcpy(s_lines, from, len);
+    s_lines_len = len;
+    if (++s_lines_gen == 0) s_lines_gen = 1;
+  }
+  return s_lines_gen;
+}
