@@ -205,6 +205,12 @@ export interface RouteMatch<H> {
 }
 
 /**
+ * The leaf for `method` and `path` (its parameter values in SCRATCH, for
+ * `leaf.build`), or null: `match` without the RouteMatch object.
+ */
+let findLeaf: <H>(t: RouteTable<H>, method: string, path: string) => Leaf<H> | null;
+
+/**
  * The route table behind {@link Router} and {@link EventRouter}: patterns of
  * literal segments, parameters (`:name`, typed `:name{int}`,
  * `:name{uuid}`, `:name{date}`) and a trailing `*`. Literal segments win
@@ -221,6 +227,11 @@ export interface RouteMatch<H> {
  */
 export class RouteTable<H> {
   #root: Node<H> = newNode<H>();
+
+  static {
+    findLeaf = <T>(t: RouteTable<T>, method: string, path: string): Leaf<T> | null =>
+      walk(t.#root, method, path, 1, SCRATCH, 0);
+  }
 
   /**
    * Adds a route; `method` `"*"` matches any method. Throws TypeError for a
@@ -631,10 +642,10 @@ export class Router extends RouteTable<RouteHandler> {
    */
   fetch = (req: Request): Response | Promise<Response> => {
     if (req instanceof ServeRequest) { // serve()'s: path and query at hand
-      const path = req._path, search = req._query;
-      const m = this.match(req.method, path);
-      if (m === null) return this.notFound(req, new Ctx({}, search));
-      return m.handler(req, new Ctx(m.params, search));
+      const search = req._query;
+      const leaf = findLeaf(this, req.method, req._path);
+      if (leaf === null) return this.notFound(req, new Ctx({}, search));
+      return leaf.h(req, new Ctx(leaf.build(SCRATCH), search));
     }
     const url = req.url;
     // The path starts at the first '/' after "scheme://host"
@@ -805,11 +816,11 @@ export class EventRouter extends RouteTable<EventRouteHandler> {
   handler = (c: Connection, ev: number, data: unknown): void => {
     if (ev !== MG_EV_HTTP_MSG) return;
     const hm = data as HttpMessage;
-    const m = this.match(hm.method, hm.uri);
-    if (m === null) {
+    const leaf = findLeaf(this, hm.method, hm.uri);
+    if (leaf === null) {
       c.reply(404, '{"error":"Not Found"}', JSON_HEADERS);
       return;
     }
-    m.handler(new ECtx(c, hm, m.params));
+    leaf.h(new ECtx(c, hm, leaf.build(SCRATCH)));
   };
 }

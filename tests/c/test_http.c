@@ -114,6 +114,44 @@ static void test_parse_malformed(void) {
   CHECK(mg_http_parse("GET / HTTP/1.1\r\nA: b\0c\r\n\r\n", 27, &hm) == -1);
 }
 
+// Every byte in a header name and in the method: accepted exactly when it is
+// an RFC 9110 token character; and targets long enough to be scanned a word
+// at a time find their query and their end wherever they fall
+static void test_parse_token_bytes(void) {
+  static const char *tchars = "!#$%&'*+-.^_`|~";
+  struct mg_http_message hm;
+  char buf[256];
+  int b;
+  size_t i;
+  for (b = 0x20; b < 0x100; b++) {
+    bool tok = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+               (b < 0x80 && b != 0 && strchr(tchars, b) != NULL);
+    int n;
+    if (b == ':') continue;  // ends the name
+    n = snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nA%cB: v\r\n\r\n", b);
+    CHECK((mg_http_parse(buf, (size_t) n, &hm) > 0) == tok);
+    if (b == ' ') continue;  // ends the method
+    n = snprintf(buf, sizeof(buf), "G%cT / HTTP/1.1\r\n\r\n", b);
+    CHECK((mg_http_parse(buf, (size_t) n, &hm) > 0) == tok);
+  }
+  for (i = 0; i < 40; i++) {  // '?' and the end at every offset of a long target
+    char path[64];
+    int n;
+    memset(path, 'p', sizeof(path));
+    path[0] = '/';
+    path[i + 1] = '?';
+    path[i + 1 + 7] = '?';  // a second '?' belongs to the query
+    path[50] = '\0';
+    n = snprintf(buf, sizeof(buf), "GET %s HTTP/1.1\r\n\r\n", path);
+    CHECK(mg_http_parse(buf, (size_t) n, &hm) == n);
+    CHECK(hm.uri.len == i + 1 && hm.uri.buf == buf + 4);
+    CHECK(hm.query.len == 50 - i - 2 && hm.query.buf == buf + 4 + i + 2);
+    path[i + 5] = '\t';  // a HTAB anywhere in the target fails
+    n = snprintf(buf, sizeof(buf), "GET %s HTTP/1.1\r\n\r\n", path);
+    CHECK(mg_http_parse(buf, (size_t) n, &hm) == -1);
+  }
+}
+
 static void test_parse_headers_limit(void) {
   char buf[4096];
   struct mg_http_message hm;
@@ -649,6 +687,7 @@ int main(void) {
   test_parse_request();
   test_parse_incomplete();
   test_parse_malformed();
+  test_parse_token_bytes();
   test_parse_headers_limit();
   test_parse_response();
   test_vars();
