@@ -65,13 +65,26 @@ function hasType(h: HeadersInit | undefined): boolean {
 }
 
 let lightParts: (res: object) => LightParts | undefined = () => undefined;
+let lightReal: (res: object) => globalThis.Response | undefined = () => undefined;
+
+/** What partsOf() returns (one object, filled again by each call). */
+const PARTS: LightParts = { status: 0, body: null, headers: undefined, defaultType: "" };
 
 /**
  * Internal: the parts of a light response that was never turned into a real
- * one (and whose body was not used), or undefined.
+ * one (and whose body was not used), or undefined. The record is reused:
+ * valid until the next call.
  */
 export function partsOf(res: object): LightParts | undefined {
   return lightParts(res);
+}
+
+/**
+ * Internal: the runtime's own Response behind a light one that was already
+ * made real (its headers or body were used), or undefined.
+ */
+export function realOf(res: object): globalThis.Response | undefined {
+  return lightReal(res);
 }
 
 /** Internal: builds the light Response class over `Native`. */
@@ -87,14 +100,15 @@ export function makeLightResponse(
     #real: globalThis.Response | undefined;
 
     static {
+      lightReal = (res: object) => (#real in res ? res.#real : undefined);
       lightParts = (res: object): LightParts | undefined => {
         if (!(#real in res) || res.#real !== undefined) return undefined;
-        return {
-          status: res.#status,
-          body: res.#body,
-          headers: res.#headers,
-          defaultType: res.#type,
-        };
+        const out = PARTS;
+        out.status = res.#status;
+        out.body = res.#body;
+        out.headers = res.#headers;
+        out.defaultType = res.#type;
+        return out;
       };
     }
 

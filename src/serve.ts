@@ -6,7 +6,7 @@
  * @module
  */
 
-import { installLightResponse, JSON_TYPE, partsOf, TEXT_TYPE } from "./response.ts";
+import { installLightResponse, JSON_TYPE, partsOf, realOf, TEXT_TYPE } from "./response.ts";
 import { type Connection, wsUpgradeFromHead } from "./connection.ts";
 import {
   MG_EV_CLOSE,
@@ -879,35 +879,37 @@ class Server implements HttpServer {
       this.#finish(st, p);
       return;
     }
+    // A light one already made real: the real one's record
+    const r: Response = realOf(res) ?? res;
     // Deno: a string body not yet made whole is sent from where it waits
-    const innerFirst = innerOf(res);
-    const lazy = lazyBody(res, innerFirst);
+    const innerFirst = innerOf(r);
+    const lazy = lazyBody(r, innerFirst);
     if (lazy !== undefined) {
-      c.reply((innerFirst as { status: number }).status, lazy, lazyType(res));
+      c.reply((innerFirst as { status: number }).status, lazy, lazyType(r));
       this.#finish(st, p);
       return;
     }
     // Fast path: the runtime's own record of the response (Deno and undici
     // keep the header list and the body's source in one internal object),
     // so a string or bytes body goes out without a stream read.
-    const inner = res.bodyUsed ? undefined : innerFirst;
+    const inner = r.bodyUsed ? undefined : innerFirst;
     const list = inner?.headerList;
-    const hdrs = Array.isArray(list) ? pairHeaders(list) : responseHeaders(res.headers);
+    const hdrs = Array.isArray(list) ? pairHeaders(list) : responseHeaders(r.headers);
     if (inner !== undefined) {
       const b = inner.body;
       const src = b === null || b === undefined ? null : b.source;
       if (b === null || typeof src === "string" || src instanceof Uint8Array) {
-        c.reply(res.status, b === null ? undefined : src as string | Uint8Array, hdrs);
+        c.reply(r.status, b === null ? undefined : src as string | Uint8Array, hdrs);
         this.#finish(st, p);
         return;
       }
     }
-    if (res.body === null) {
-      c.reply(res.status, undefined, hdrs);
+    if (r.body === null) {
+      c.reply(r.status, undefined, hdrs);
       this.#finish(st, p);
       return;
     }
-    this.#sendBody(c, st, p, res, hdrs, req.method === "HEAD").catch((e) => {
+    this.#sendBody(c, st, p, r, hdrs, req.method === "HEAD").catch((e) => {
       console.error("wasmgoose serve: response body failed:", e);
       if (c.isAlive) c.close();
       if (!pendingDone(p)) {

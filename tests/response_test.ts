@@ -110,6 +110,12 @@ test("light Response: installed by serve() on Node only; served as made", async 
         return new Response(req.url);
       case "/empty":
         return new Response(null, { status: 204, headers: { "X-E": "1" } });
+      case "/made": {
+        // A light one made real before it is returned (as middleware does)
+        const r = Response.json({ made: true }, { status: 202 });
+        r.headers.set("x-made", "1");
+        return r;
+      }
       default:
         return new Response("nope", { status: 404, headers: { "content-type": "text/x-nope" } });
     }
@@ -131,6 +137,10 @@ test("light Response: installed by serve() on Node only; served as made", async 
     res = await fetch(`${base}/bytes`);
     assert.equal(res.headers.get("content-type"), "application/x-hi");
     assert.equal(await res.text(), "hi");
+    res = await fetch(`${base}/made`);
+    assert.equal(res.status, 202);
+    assert.equal(res.headers.get("x-made"), "1");
+    assert.deepEqual(await res.json(), { made: true });
     res = await fetch(`${base}/nowhere`);
     assert.equal(res.status, 404);
     assert.equal(res.headers.get("content-type"), "text/x-nope");
