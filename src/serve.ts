@@ -283,6 +283,12 @@ function copyBody(b: Uint8Array): Uint8Array {
   return v;
 }
 
+/**
+ * The runtime's Response, taken once: on Deno the global is a lazy getter
+ * (a call on every use). The light Response of Node inherits from it.
+ */
+const ResponseBase: typeof Response = globalThis.Response;
+
 /** Scratch for readRequestHead (used synchronously). */
 const HEAD: RequestHead = { path: "", query: "", block: "" };
 
@@ -807,7 +813,7 @@ class Server implements HttpServer {
       this.#fail(c, st, p, e, req);
       return;
     }
-    if (res instanceof Response) {
+    if (res instanceof ResponseBase) {
       this.#respond(c, st, p, res, req);
     } else {
       this.#watchEof();
@@ -841,10 +847,10 @@ class Server implements HttpServer {
     fromError = false,
   ): void {
     if (pendingDone(p)) {
-      if (res instanceof Response) res.body?.cancel().catch(() => {});
+      if (res instanceof ResponseBase) res.body?.cancel().catch(() => {});
       return;
     }
-    if (!(res instanceof Response)) {
+    if (!(res instanceof ResponseBase)) {
       const e = new TypeError("the handler did not return a Response");
       if (fromError) this.#respond(c, st, p, defaultOnError(e), req, true);
       else this.#fail(c, st, p, e, req);
