@@ -72,6 +72,10 @@ export function headerBlock(headers: Record<string, string>): string {
   return s;
 }
 
+/** The frozen object frozenBlock() saw last, and its block. */
+let lastFrozen: Record<string, string> | undefined;
+let lastBlock: Uint8Array | undefined;
+
 /** The encoded header block of a frozen object, computed once. */
 function frozenBlock(headers: Record<string, string>): Uint8Array {
   let b = frozenBlocks.get(headers);
@@ -525,8 +529,13 @@ export class Connection {
     let hb: Uint8Array | undefined;
     let hs = "";
     if (headers !== undefined) {
-      if (Object.isFrozen(headers)) hb = frozenBlock(headers);
-      else hs = headerBlock(headers);
+      // Most replies repeat the frozen record of the one before (a
+      // Content-Type): an identity check instead of isFrozen + WeakMap
+      if (headers === lastFrozen) hb = lastBlock;
+      else if (Object.isFrozen(headers)) {
+        hb = lastBlock = frozenBlock(headers);
+        lastFrozen = headers;
+      } else hs = headerBlock(headers);
     }
     const hmax = hb !== undefined ? hb.length : hs.length * 3;
     const abi = this.#abi;
@@ -617,8 +626,13 @@ export class Connection {
     let hb: Uint8Array | undefined;
     let hs = "";
     if (headers !== undefined) {
-      if (Object.isFrozen(headers)) hb = frozenBlock(headers);
-      else hs = headerBlock(headers);
+      // Most replies repeat the frozen record of the one before (a
+      // Content-Type): an identity check instead of isFrozen + WeakMap
+      if (headers === lastFrozen) hb = lastBlock;
+      else if (Object.isFrozen(headers)) {
+        hb = lastBlock = frozenBlock(headers);
+        lastFrozen = headers;
+      } else hs = headerBlock(headers);
     }
     const abi = this.#abi;
     try {
@@ -1013,8 +1027,13 @@ export class Connection {
     let hb: Uint8Array | undefined;
     let hs = "";
     if (headers !== undefined) {
-      if (Object.isFrozen(headers)) hb = frozenBlock(headers);
-      else hs = headerBlock(headers);
+      // Most replies repeat the frozen record of the one before (a
+      // Content-Type): an identity check instead of isFrozen + WeakMap
+      if (headers === lastFrozen) hb = lastBlock;
+      else if (Object.isFrozen(headers)) {
+        hb = lastBlock = frozenBlock(headers);
+        lastFrozen = headers;
+      } else hs = headerBlock(headers);
     }
     try {
       chunkStart(this.#abi, c, status, hb, hs, sse);
