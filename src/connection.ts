@@ -72,18 +72,26 @@ export function headerBlock(headers: Record<string, string>): string {
   return s;
 }
 
-/** The frozen object frozenBlock() saw last, and its block. */
+/** The frozen record frozenBlockOf() saw last, and its block. */
 let lastFrozen: Record<string, string> | undefined;
 let lastBlock: Uint8Array | undefined;
 
-/** The encoded header block of a frozen object, computed once. */
-function frozenBlock(headers: Record<string, string>): Uint8Array {
+/**
+ * The encoded header block of a frozen record (computed once), or undefined
+ * for a record that is not frozen. Most replies repeat the record of the
+ * reply before (a Content-Type): that one is known by identity, without
+ * the isFrozen call and the WeakMap look-up.
+ */
+function frozenBlockOf(headers: Record<string, string>): Uint8Array | undefined {
+  if (headers === lastFrozen) return lastBlock;
+  if (!Object.isFrozen(headers)) return undefined;
   let b = frozenBlocks.get(headers);
   if (b === undefined) {
     b = encoder.encode(headerBlock(headers));
     frozenBlocks.set(headers, b);
   }
-  return b;
+  lastFrozen = headers;
+  return (lastBlock = b);
 }
 
 const JSON_HEADERS: Record<string, string> = Object.freeze({
@@ -529,13 +537,8 @@ export class Connection {
     let hb: Uint8Array | undefined;
     let hs = "";
     if (headers !== undefined) {
-      // Most replies repeat the frozen record of the one before (a
-      // Content-Type): an identity check instead of isFrozen + WeakMap
-      if (headers === lastFrozen) hb = lastBlock;
-      else if (Object.isFrozen(headers)) {
-        hb = lastBlock = frozenBlock(headers);
-        lastFrozen = headers;
-      } else hs = headerBlock(headers);
+      hb = frozenBlockOf(headers);
+      if (hb === undefined) hs = headerBlock(headers);
     }
     const hmax = hb !== undefined ? hb.length : hs.length * 3;
     const abi = this.#abi;
@@ -626,13 +629,8 @@ export class Connection {
     let hb: Uint8Array | undefined;
     let hs = "";
     if (headers !== undefined) {
-      // Most replies repeat the frozen record of the one before (a
-      // Content-Type): an identity check instead of isFrozen + WeakMap
-      if (headers === lastFrozen) hb = lastBlock;
-      else if (Object.isFrozen(headers)) {
-        hb = lastBlock = frozenBlock(headers);
-        lastFrozen = headers;
-      } else hs = headerBlock(headers);
+      hb = frozenBlockOf(headers);
+      if (hb === undefined) hs = headerBlock(headers);
     }
     const abi = this.#abi;
     try {
@@ -1027,13 +1025,8 @@ export class Connection {
     let hb: Uint8Array | undefined;
     let hs = "";
     if (headers !== undefined) {
-      // Most replies repeat the frozen record of the one before (a
-      // Content-Type): an identity check instead of isFrozen + WeakMap
-      if (headers === lastFrozen) hb = lastBlock;
-      else if (Object.isFrozen(headers)) {
-        hb = lastBlock = frozenBlock(headers);
-        lastFrozen = headers;
-      } else hs = headerBlock(headers);
+      hb = frozenBlockOf(headers);
+      if (hb === undefined) hs = headerBlock(headers);
     }
     try {
       chunkStart(this.#abi, c, status, hb, hs, sse);
