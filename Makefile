@@ -164,13 +164,16 @@ build/bin/bombardier:
 BENCH_DEPS := setup setup-bench native addon dist $(if $(filter bombardier,$(TOOL)),build/bin/bombardier)
 bench: $(BENCH_DEPS) ## quick benchmark (~5 min): hello, JSON, WebSocket echo, footprint; writes bench/RESULTS.md + charts
 	node bench/run.mjs
+	$(DENO) fmt -q bench/RESULTS.md bench/charts
 
 bench-full: $(BENCH_DEPS) ## every workload and every server (about an hour), then MQTT brokers
 	node bench/run.mjs WORKLOADS=full
+	$(DENO) fmt -q bench/RESULTS.md bench/charts
 	$(MAKE) bench-mqtt
 
 bench-api: $(BENCH_DEPS) ## the routers and serve() on Deno and Node vs Hono, Fastify, Deno.serve, node:http: hello + 14 API workloads, 5 rounds (~25 min) -> bench/API_RESULTS.md
 	node bench/run.mjs WORKLOADS=api ROUNDS=5 DURATION=2s WARMUP_ROUNDS=first IDLE_CONNS=0 OUT=bench/API_RESULTS.md CHARTS=bench/charts-api
+	$(DENO) fmt -q bench/API_RESULTS.md bench/charts-api
 
 bench-mqtt: dist ## MQTT publish throughput: our broker (Deno, Node) vs aedes and mosquitto -> bench/MQTT_RESULTS.md
 	set -o pipefail; node bench/mqtt_bench.mjs --runs 3 | node bench/mqtt_report.mjs
