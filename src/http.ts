@@ -99,8 +99,8 @@ export class HttpMessage {
   /**
    * Path, query and the header lines. The header lines are often the same
    * bytes request after request (one client, one tool): the C side keeps
-   * the last ones and numbers each new version (`mgw_head_lines`, a memcmp),
-   * and the text of one version is decoded once.
+   * the last ones and numbers each new version (`mgw_head_lines`, a
+   * word-wise compare), and the text of one version is decoded once.
    */
   #readHead(out: RequestHead): void {
     const a = this.#abi;

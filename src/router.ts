@@ -297,7 +297,7 @@ export class RouteTable<H> {
    * ```
    */
   match(method: string, path: string): RouteMatch<H> | null {
-    const leaf = walk(this.#root, method, path, 1, SCRATCH, 0);
+    const leaf = findLeaf(this, method, path);
     if (leaf === null) return null;
     return { handler: leaf.h, params: leaf.build(SCRATCH) };
   }
@@ -656,9 +656,9 @@ export class Router extends RouteTable<RouteHandler> {
     const hash = url.indexOf("#", p);
     const path = p === url.length ? "/" : url.slice(p, q);
     const search = q < url.length ? url.slice(q + 1, hash > q ? hash : url.length) : "";
-    const m = this.match(req.method, path);
-    if (m === null) return this.notFound(req, new Ctx({}, search));
-    return m.handler(req, new Ctx(m.params, search));
+    const leaf = findLeaf(this, req.method, path);
+    if (leaf === null) return this.notFound(req, new Ctx({}, search));
+    return leaf.h(req, new Ctx(leaf.build(SCRATCH), search));
   };
 }
 
