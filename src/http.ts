@@ -110,15 +110,15 @@ export class HttpMessage {
     const ql = u32[w + 5];
     out.path = a.str(u32[w + 2], u32[w + 3]);
     out.query = ql > 0 ? a.str(u32[w + 4], ql) : "";
+    const gen = a.x.mgw_head_lines(p); // counts the headers too (0: none, or too long)
+    if (gen !== 0 && gen === a.linesGen) {
+      out.block = a.linesText;
+      return;
+    }
     let n = 0;
     while (n < MAX_HEADERS && u32[w0 + n * 4 + 1] !== 0) n++;
     if (n === 0) {
       out.block = "";
-      return;
-    }
-    const gen = a.x.mgw_head_lines(p);
-    if (gen !== 0 && gen === a.linesGen) {
-      out.block = a.linesText;
       return;
     }
     const hp = u32[w0], len = u32[w0 + (n - 1) * 4 + 2] + u32[w0 + (n - 1) * 4 + 3] - hp;
