@@ -127,6 +127,44 @@ function fits(s: string, at: number, n: number, t: ParamType): boolean {
   }
 }
 
+/**
+ * What the path scan in `walk` counts per character (by code, below 128):
+ * digits in the low byte, hex letters in the next, then '-', then '%'.
+ */
+const CLASS = new Uint32Array(128);
+for (let c = 0x30; c <= 0x39; c++) CLASS[c] = 1;
+for (const ch of "abcdefABCDEF") CLASS[ch.charCodeAt(0)] = 1 << 8;
+CLASS[0x2d] = 1 << 16;
+CLASS[0x25] = 1 << 24;
+
+/**
+ * `fits` for the `n` characters of `s` at `at`, with the `counts` of the
+ * path scan: the types decided from those and a few characters. Each type
+ * is checked for its length first (at most 36), so a count is used only
+ * where it is exact (a byte overflows past 255).
+ */
+function fitsCounted(s: string, at: number, n: number, t: ParamType, counts: number): boolean {
+  if (t === 0) return n > 0;
+  const digits = counts & 0xff, hex = (counts >>> 8) & 0xff, dashes = (counts >>> 16) & 0xff;
+  switch (t) {
+    case 1:
+      return n > 0 && n <= 16 &&
+        (digits === n || (n > 1 && digits === n - 1 && dashes === 1 && s.charCodeAt(at) === 0x2d));
+    case 2: {
+      if (
+        n !== 36 || digits + hex !== 32 || s.charCodeAt(at + 8) !== 0x2d ||
+        s.charCodeAt(at + 13) !== 0x2d ||
+        s.charCodeAt(at + 18) !== 0x2d || s.charCodeAt(at + 23) !== 0x2d
+      ) return false;
+      const v = s.charCodeAt(at + 14), r = s.charCodeAt(at + 19) | 0x20;
+      return v >= 0x31 && v <= 0x38 && (r === 0x38 || r === 0x39 || r === 0x61 || r === 0x62);
+    }
+    default:
+      return n === 10 && digits === 8 && dashes === 2 && s.charCodeAt(at + 4) === 0x2d &&
+        s.charCodeAt(at + 7) === 0x2d && realDate(s, at);
+  }
+}
+
 /** 1 for the ASCII hex digits, by character code (below 128). */
 const HEX = new Uint8Array(128);
 for (const ch of "0123456789abcdefABCDEF") HEX[ch.charCodeAt(0)] = 1;
@@ -173,6 +211,11 @@ function isDate(s: string, at: number): boolean {
       if (ch !== 0x2d) return false;
     } else if (ch < 0x30 || ch > 0x39) return false;
   }
+  return realDate(s, at);
+}
+
+/** Whether YYYY-MM-DD at `at` (digits and dashes in place) is a calendar day. */
+function realDate(s: string, at: number): boolean {
   const y = digits(s, at, at + 4), m = digits(s, at + 5, at + 7), d = digits(s, at + 8, at + 10);
   if (m < 1 || m > 12 || d < 1) return false;
   if (m === 2) return d <= (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28);
@@ -319,12 +362,16 @@ function walk<H>(
   if (pos > n) return pick(node.handlers, method) ?? null;
   // The segment [pos, end), found with charCodeAt (indexOf calls out of
   // JIT code); `pct` notes an escape to decode
-  let end = pos, pct = false;
+  // `counts`: how many digits, hex letters, '-' and '%' it has (CLASS, a
+  // byte each), from which the parameter types are decided without a
+  // second pass
+  let end = pos, counts = 0;
   for (; end < n; end++) {
     const ch = path.charCodeAt(end);
     if (ch === 0x2f) break;
-    if (ch === 0x25) pct = true;
+    if (ch < 128) counts += CLASS[ch];
   }
+  const pct = end - pos > 255 ? path.slice(pos, end).indexOf("%") >= 0 : counts >>> 24 !== 0;
   const len = end - pos;
   const keys = node.fixedKeys;
   for (let i = 0; i < keys.length; i++) {
@@ -346,7 +393,11 @@ function walk<H>(
     let v: string | undefined = dec;
     for (let i = 0; i < ps.length; i++) {
       const p = ps[i];
-      if (dec !== undefined ? !fits(dec, 0, dec.length, p.type) : !fits(path, pos, len, p.type)) {
+      if (
+        dec !== undefined
+          ? !fits(dec, 0, dec.length, p.type)
+          : !fitsCounted(path, pos, len, p.type, counts)
+      ) {
         continue;
       }
       v ??= path.slice(pos, end);

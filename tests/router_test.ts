@@ -123,6 +123,83 @@ test("router: matching rules", () => {
   assert.throws(() => t.add("GET", "/x/:n{float}", "x"), TypeError);
 });
 
+test("router: typed parameters agree with regular expressions on generated segments", () => {
+  // The walk decides int/UUID/date from counts taken while it scans a
+  // segment; these references look at the whole string instead
+  const INT = /^-?[0-9]+$/, DATE = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/;
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+  const realDay = (s: string): boolean => {
+    const m = DATE.exec(s);
+    if (m === null) return false;
+    const y = Number(m[1]), mo = Number(m[2]), d = Number(m[3]);
+    const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+    const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1];
+    return days !== undefined && d >= 1 && d <= days;
+  };
+  const decoded = (s: string): string => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  const expect = (seg: string): string => {
+    const v = decoded(seg);
+    if (INT.test(v) && v.length <= 16) return "int";
+    if (UUID.test(v)) return "uuid";
+    if (realDay(v)) return "date";
+    return v.length > 0 ? "any" : "none";
+  };
+  const t = new RouteTable<string>()
+    .add("GET", "/p/:v{int}", "int")
+    .add("GET", "/p/:v{uuid}", "uuid")
+    .add("GET", "/p/:v{date}", "date")
+    .add("GET", "/p/:v", "any");
+  let seed = 12345;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const PIECES = [..."0123456789abcdefABCDEFgz-.~_", "%31", "%2D", "%41", "%G1", "é", "±"];
+  const seeds = [
+    "550e8400-e29b-41d4-a716-446655440000",
+    "550E8400-E29B-81D4-B716-4466554400AF",
+    "2024-02-29",
+    "2023-12-31",
+    "-1234567890123456",
+    "123456789012345",
+  ];
+  const segs: string[] = [
+    ...["-", "--1", "1-2", "-0", "0", "9".repeat(16), "9".repeat(17)],
+    // characters above 0x7f whose low bits are a digit or a hex letter
+    ...["12±4", "2024-02-2±", "550e8400-e29b-41d4-a716-44665544000±", "ä1"],
+  ];
+  for (let i = 0; i < 4000; i++) {
+    let s: string;
+    if (i % 2 === 0) {
+      // a valid one, one character changed, dropped or doubled
+      const base = seeds[rand(seeds.length)], at = rand(base.length);
+      const op = rand(3), piece = PIECES[rand(PIECES.length)];
+      s = op === 0
+        ? base.slice(0, at) + piece + base.slice(at + 1)
+        : op === 1
+        ? base.slice(0, at) + base.slice(at + 1)
+        : base.slice(0, at) + base[at] + base.slice(at);
+    } else {
+      s = "";
+      for (let n = rand(40); n > 0; n--) s += PIECES[rand(PIECES.length)];
+    }
+    segs.push(s);
+  }
+  // Long segments: past the counts' 255-character limit
+  segs.push("1".repeat(300), "a".repeat(255) + "-", "%31".repeat(100), "-".repeat(256) + "1");
+  for (const seg of segs) {
+    const want = expect(seg);
+    const m = t.match("GET", `/p/${seg}`);
+    assert.equal(m?.handler ?? "none", want, JSON.stringify(seg));
+  }
+});
+
 test("router: parseVars and parseMultipart", async () => {
   const qs = "q=search+term&x=%C3%BC%26&empty=&flag&&bad=%zz&n=1&n=2";
   assert.deepEqual(parseVars(qs), {
