@@ -63,6 +63,10 @@ function tables(r) {
 
 const byName = (r, n) => r.servers.find((s) => s.name === n);
 const sum = (s, key) => s?.results[key]?.summary;
+const median = (xs) => {
+  const v = [...xs].sort((a, b) => a - b), h = v.length >> 1;
+  return v.length % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
+};
 
 export function renderReport(r) {
   const { cfg, info } = r;
@@ -88,7 +92,7 @@ export function renderReport(r) {
     `- HTTP load: \`${cfg.tool}\`${
       cfg.tool === "wrk" ? ` -t${cfg.threads}` : ""
     } -c${cfg.conns}, keep-alive; per server per round a ${cfg.warmup} warm-up (discarded) then ${cfg.duration} measured. POST bodies are sent as given in \`bench/workloads.mjs\`.`,
-    `- ${cfg.rounds} interleaved round(s) per workload (A B C … A B C …); each figure is the median over rounds, errors are summed.`,
+    `- ${cfg.rounds} interleaved round(s) per workload (A B C … C B A …: even rounds in reverse order, so that a drift of the machine during a round weighs on both ends alike); each figure is the median over rounds, errors are summed.`,
     `- Server CPU: utime and stime of the server's process tree (all threads, and nginx's worker) from \`/proc/<pid>/stat\`, before and ${250} ms after each measured run, divided by the requests (clock tick ${
       1000 / r.clkTck
     } ms). The load generator is a separate process and is never counted.`,
@@ -293,27 +297,36 @@ export function renderReport(r) {
       "",
       "## Routers against the frameworks",
       "",
-      "Per workload: req/s of the first ÷ req/s of the second (target ≥ 1.00), then user CPU µs per request of each. " +
+      "Per workload: req/s of the first ÷ req/s of the second, medians over rounds (target ≥ 1.00); then, paired, " +
+        "the median over rounds of the same ratio taken within each round (the two runs of a round are the closest in time, " +
+        "so a drift of the machine between rounds cancels); then user CPU µs per request of each. " +
         "A ratio within a few percent of 1.00 is within this machine's run-to-run spread (see Runs).",
       "",
       `| Workload | ${routerPairs.map(([, , l]) => l).join(" | ")} |`,
       `|---|${routerPairs.map(() => "--:|").join("")}`,
     );
-    const below = routerPairs.map(() => 0);
+    const below = routerPairs.map(() => 0), belowPaired = routerPairs.map(() => 0);
     for (const t of apiRows) {
       const cells = routerPairs.map(([a, b], i) => {
         const x = sum(byName(r, a), t.key), y = sum(byName(r, b), t.key);
         if (!x || !y) return "—";
         const v = x.rps / y.rps;
+        const ra = byName(r, a).results[t.key].runs, rb = byName(r, b).results[t.key].runs;
+        const paired = median(ra.map((m, k) => m.rps / rb[k].rps));
         if (v < 1) below[i]++;
-        return `${fmt.ratio(v)}${v < 1 ? " ↓" : ""} (${fmt.us(x.userUs)} / ${fmt.us(y.userUs)} µs)`;
+        if (paired < 1) belowPaired[i]++;
+        return `${fmt.ratio(v)}${v < 1 ? " ↓" : ""}; paired ${fmt.ratio(paired)}${
+          paired < 1 ? " ↓" : ""
+        } (${fmt.us(x.userUs)} / ${fmt.us(y.userUs)} µs)`;
       });
       add(`| ${t.label} | ${cells.join(" | ")} |`);
     }
     add(
       "",
       ...routerPairs.map(([, , l], i) =>
-        `- ${l}: below 1.00 on ${below[i]} of ${apiRows.length} workloads`
+        `- ${l}: below 1.00 on ${below[i]} of ${apiRows.length} workloads (ratio of medians), on ${
+          belowPaired[i]
+        } (paired)`
       ),
     );
   }
@@ -323,7 +336,7 @@ export function renderReport(r) {
     "",
     "## Runs",
     "",
-    "Every measured run (per second; total server CPU µs per request or message). Within a round the servers ran top to bottom.",
+    "Every measured run (per second; total server CPU µs per request or message). Odd rounds ran the servers top to bottom, even rounds bottom to top.",
     "",
   );
   for (const t of tables(r)) {

@@ -9,7 +9,8 @@
 //     compared with bench/workloads.mjs `expected(name)` (static files: the bytes);
 //     a wrong answer makes an error row and the server is never timed on it; a 404
 //     means "not implemented" (listed under the table);
-//  3. per workload, interleaved rounds (A B C … A B C …): a warm-up run (discarded)
+//  3. per workload, interleaved rounds (A B C … C B A …: even rounds in reverse, so
+//     that a drift of the machine weighs on both ends alike): a warm-up run (discarded)
 //     and a measured run per server, with wrk (default) or bombardier, sampling the
 //     CPU time of the server's process tree from /proc around the measured period
 //     and its RSS during it. WebSocket echo runs bench/ws_load.mjs instead.
@@ -934,7 +935,8 @@ async function main() {
     const who = live().filter((s) => s.checks[w] === "ok");
     const sizes = WORKLOADS[w].kind === "ws" ? cfg.wsSizes : [null];
     for (let r = 1; r <= cfg.rounds; r++) {
-      for (const size of sizes) for (const s of who) plan.push({ w, r, s, size });
+      const order = r % 2 === 0 ? [...who].reverse() : who;
+      for (const size of sizes) for (const s of order) plan.push({ w, r, s, size });
     }
   }
   const idleWho = cfg.idleConns > 0
