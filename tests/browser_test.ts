@@ -9,7 +9,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -241,6 +241,11 @@ interface Browser {
 
 function launch(url: string): Browser {
   const profile = mkdtempSync(join(tmpdir(), "wasmgoose-chromium-"));
+  // Chromium keeps its singleton socket in a directory of its own under
+  // TMPDIR, and a browser stopped by a signal leaves it behind: inside the
+  // profile, it goes with the profile
+  const tmp = join(profile, "tmp");
+  mkdirSync(tmp);
   const proc = spawn(CHROMIUM, [
     "--headless",
     "--no-sandbox",
@@ -252,7 +257,7 @@ function launch(url: string): Browser {
     "--disable-sync",
     `--user-data-dir=${profile}`,
     url,
-  ], { stdio: ["ignore", "ignore", "pipe"] });
+  ], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, TMPDIR: tmp } });
   let err = "";
   proc.stderr?.setEncoding("utf8");
   proc.stderr?.on("data", (s: string) => {
