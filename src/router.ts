@@ -361,10 +361,9 @@ function walk<H>(
   const n = path.length;
   if (pos > n) return pick(node.handlers, method) ?? null;
   // The segment [pos, end), found with charCodeAt (indexOf calls out of
-  // JIT code); `pct` notes an escape to decode
-  // `counts`: how many digits, hex letters, '-' and '%' it has (CLASS, a
-  // byte each), from which the parameter types are decided without a
-  // second pass
+  // JIT code). `counts`: how many digits, hex letters, '-' and '%' it has
+  // (CLASS, a byte each), from which the parameter types are decided
+  // without a second pass; `pct` notes an escape to decode
   let end = pos, counts = 0;
   for (; end < n; end++) {
     const ch = path.charCodeAt(end);
