@@ -18,7 +18,7 @@ import {
 } from "./types.ts";
 import type { TlsOptions } from "../types.ts";
 import { caList, serverPems } from "./tls.ts";
-import { DirectSend } from "./direct_send.ts";
+import { DirectSend, SendView } from "./direct_send.ts";
 
 // The few parts of the Deno namespace used here, typed locally so that this
 // file also compiles with tsc (where the Deno types are absent).
@@ -104,6 +104,8 @@ class DSock {
    * -1 before `conn` is closed: a closed descriptor's number is reused.
    */
   fd = -1;
+  /** The view of the last direct send (see DirectSend), made on the first. */
+  sv: SendView | null = null;
   /** A TLS listener or connection (its bytes go through `conn` only). */
   tls = false;
   lsn: DenoListener | null = null;
@@ -220,7 +222,7 @@ export class DenoBackend implements SocketBackend {
   /**
    * Gives `s` (its `conn` just opened) the direct paths Deno allows: a read
    * op without `Deno.Conn.read`'s async wrapper, and, for plain TCP where FFI
-   * is granted, writes with `sendmsg(2)` straight from WASM memory (see
+   * is granted, writes with `send(2)` straight from WASM memory (see
    * DirectSend).
    */
   #direct(s: DSock, conn: DenoConn): void {
@@ -368,7 +370,7 @@ export class DenoBackend implements SocketBackend {
     let sent = 0;
     if (s.fd >= 0) {
       // -1 (EAGAIN, or an error Deno.Conn.write then reports) sends nothing
-      sent = (this.#send as DirectSend).send(s.fd, mem, ptr, len);
+      sent = (this.#send as DirectSend).send(s.fd, s.sv ??= new SendView(), mem, ptr, len);
       if (sent === len) return len;
       if (sent < 0) sent = 0;
       ptr += sent;
