@@ -115,15 +115,10 @@ test(
         return out;
       };
       // The same place and length twice (the kept view), then after the
-      // memory grew (a new buffer), then another length
-      for (
-        const [grow, at, len, fill] of [[0, 1000, 200, 1], [0, 1000, 200, 2], [1, 1000, 200, 3], [
-          0,
-          70000,
-          5000,
-          4,
-        ]]
-      ) {
+      // memory grew (a new buffer), then another length: [pages to grow,
+      // offset, length, fill]
+      const cases = [[0, 1000, 200, 1], [0, 1000, 200, 2], [1, 1000, 200, 3], [0, 70000, 5000, 4]];
+      for (const [grow, at, len, fill] of cases) {
         if (grow > 0) memory.grow(grow);
         const mem = new Uint8Array(memory.buffer);
         for (let i = 0; i < len; i++) mem[at + i] = (fill * 31 + i) & 0xff;
