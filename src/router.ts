@@ -103,31 +103,6 @@ function newNode<H>(): Node<H> {
 const TYPES: Record<string, ParamType> = { int: 1, uuid: 2, date: 3 };
 
 /**
- * Whether `s.slice(at, at + n)` fits parameter type `t` (checked in place:
- * `charCodeAt` on the path itself is cheaper than on a slice of it).
- */
-function fits(s: string, at: number, n: number, t: ParamType): boolean {
-  switch (t) {
-    case 0:
-      return n > 0;
-    case 1: {
-      if (n === 0 || n > 16) return false;
-      let i = s.charCodeAt(at) === 0x2d ? 1 : 0;
-      if (i === n) return false;
-      for (; i < n; i++) {
-        const ch = s.charCodeAt(at + i);
-        if (ch < 0x30 || ch > 0x39) return false;
-      }
-      return true;
-    }
-    case 2:
-      return n === 36 && isUuid(s, at);
-    case 3:
-      return n === 10 && isDate(s, at);
-  }
-}
-
-/**
  * What the path scan in `walk` counts per character (by code, below 128):
  * digits in the low byte, hex letters in the next, then '-', then '%'.
  */
@@ -137,13 +112,25 @@ for (const ch of "abcdefABCDEF") CLASS[ch.charCodeAt(0)] = 1 << 8;
 CLASS[0x2d] = 1 << 16;
 CLASS[0x25] = 1 << 24;
 
+/** The CLASS counts of the characters of `s` (a decoded segment). */
+function countOf(s: string): number {
+  let counts = 0;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch < 128) counts += CLASS[ch];
+  }
+  return counts;
+}
+
 /**
- * `fits` for the `n` characters of `s` at `at`, with the `counts` of the
- * path scan: the types decided from those and a few characters. Each type
- * is checked for its length first (at most 36), so a count is used only
- * where it is exact (a byte overflows past 255).
+ * Whether the `n` characters of `s` at `at`, whose CLASS counts are
+ * `counts`, fit parameter type `t`: decided from the counts and a few
+ * characters (checked in place: `charCodeAt` on the path itself is cheaper
+ * than on a slice of it). Each type is checked for its length first (at
+ * most 36), so a count is used only where it is exact (a byte overflows
+ * past 255).
  */
-function fitsCounted(s: string, at: number, n: number, t: ParamType, counts: number): boolean {
+function fits(s: string, at: number, n: number, t: ParamType, counts: number): boolean {
   if (t === 0) return n > 0;
   const digits = counts & 0xff, hex = (counts >>> 8) & 0xff, dashes = (counts >>> 16) & 0xff;
   switch (t) {
@@ -165,53 +152,11 @@ function fitsCounted(s: string, at: number, n: number, t: ParamType, counts: num
   }
 }
 
-/** 1 for the ASCII hex digits, by character code (below 128). */
-const HEX = new Uint8Array(128);
-for (const ch of "0123456789abcdefABCDEF") HEX[ch.charCodeAt(0)] = 1;
-
-/** Whether the `n` characters of `s` at `at` are hex digits. */
-function hexRun(s: string, at: number, n: number): boolean {
-  for (let i = at; i < at + n; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 128 || HEX[c] === 0) return false;
-  }
-  return true;
-}
-
-/**
- * An RFC 9562 UUID of 36 characters at `at`, versions 1-8, variant 10xx:
- * `xxxxxxxx-xxxx-Vxxx-Nxxx-xxxxxxxxxxxx` (loops: a regular expression
- * costs ~100 ns here).
- */
-function isUuid(s: string, at: number): boolean {
-  if (
-    s.charCodeAt(at + 8) !== 0x2d || s.charCodeAt(at + 13) !== 0x2d ||
-    s.charCodeAt(at + 18) !== 0x2d || s.charCodeAt(at + 23) !== 0x2d
-  ) return false;
-  const v = s.charCodeAt(at + 14), n = s.charCodeAt(at + 19) | 0x20;
-  if (v < 0x31 || v > 0x38 || !(n === 0x38 || n === 0x39 || n === 0x61 || n === 0x62)) {
-    return false;
-  }
-  return hexRun(s, at, 8) && hexRun(s, at + 9, 4) && hexRun(s, at + 15, 3) &&
-    hexRun(s, at + 20, 3) && hexRun(s, at + 24, 12);
-}
-
 /** The number of the ASCII digits of `s` in [from, to). */
 function digits(s: string, from: number, to: number): number {
   let v = 0;
   for (let i = from; i < to; i++) v = v * 10 + s.charCodeAt(i) - 0x30;
   return v;
-}
-
-/** YYYY-MM-DD at `at`, a real calendar date. */
-function isDate(s: string, at: number): boolean {
-  for (let i = 0; i < 10; i++) {
-    const ch = s.charCodeAt(at + i);
-    if (i === 4 || i === 7) {
-      if (ch !== 0x2d) return false;
-    } else if (ch < 0x30 || ch > 0x39) return false;
-  }
-  return realDate(s, at);
 }
 
 /** Whether YYYY-MM-DD at `at` (digits and dashes in place) is a calendar day. */
@@ -394,8 +339,8 @@ function walk<H>(
       const p = ps[i];
       if (
         dec !== undefined
-          ? !fits(dec, 0, dec.length, p.type)
-          : !fitsCounted(path, pos, len, p.type, counts)
+          ? !fits(dec, 0, dec.length, p.type, countOf(dec))
+          : !fits(path, pos, len, p.type, counts)
       ) {
         continue;
       }
