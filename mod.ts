@@ -34,7 +34,7 @@ export type { HttpPart } from "./src/multipart.ts";
 export { closeIdleConnections, IDLE_TIMEOUT_MS, request } from "./src/client.ts";
 export type { HttpResponse, RequestOptions } from "./src/client.ts";
 export { WsMessage } from "./src/ws.ts";
-export type { ServeDirOptions, UploadOptions } from "./src/static.ts";
+export type { ServeDirOptions, UploadChunkOptions, UploadOptions } from "./src/static.ts";
 export {
   MQTT_CMD_AUTH,
   MQTT_CMD_CONNACK,

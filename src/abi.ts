@@ -105,6 +105,8 @@ export interface WasmExports {
   mgw_serve(c: number, hm: number, file: number, blk: number, blen: number): void;
   /** `mg_http_upload_stream(c, hm, &mg_fs_posix, dir, maxSize)`. */
   mgw_upload(c: number, hm: number, dir: number, dlen: number, maxSize: number): void;
+  /** `mg_http_upload(c, hm, &mg_fs_posix, dir, maxSize)`: bytes written, or -1 after an error reply. */
+  mgw_upload_chunk(c: number, hm: number, dir: number, dlen: number, maxSize: number): number;
   /** During `MG_EV_HTTP_HDRS`: `mg_http_body_stream(c, hm)`; 1 streaming, 0 not. */
   mgw_body_stream(c: number, hm: number): number;
   /** `MG_EV_HTTP_HDRS` crosses only for chunked bodies or bodies over `bytes` (<0: all). */

@@ -9,7 +9,14 @@ import { WEBSOCKET_OP_BINARY, WEBSOCKET_OP_TEXT } from "./constants.ts";
 import { HttpMessage, httpMessagePtr } from "./http.ts";
 import { chunkStart, chunkWrite, type SseMessage, sseWrite, wsUpgradeHead } from "./chunk.ts";
 import { consumeRecv, recvView } from "./net.ts";
-import { type ServeDirOptions, serveStatic, type UploadOptions, uploadStream } from "./static.ts";
+import {
+  type ServeDirOptions,
+  serveStatic,
+  uploadChunk,
+  type UploadChunkOptions,
+  type UploadOptions,
+  uploadStream,
+} from "./static.ts";
 import {
   mqttDisconnect,
   mqttPing,
@@ -820,31 +827,68 @@ export class Connection {
    * ```
    */
   upload(hm: HttpMessage, opts: UploadOptions): void {
-    const c = this.#c;
-    if (c === 0) throw closedError();
-    if (!(hm instanceof HttpMessage)) {
-      throw new TypeError("upload() needs the HttpMessage of MG_EV_HTTP_HDRS");
-    }
-    const hmPtr = httpMessagePtr(hm);
-    try {
-      uploadStream(this.#abi, c, hmPtr, opts);
-    } catch (e) {
-      if (e instanceof TypeError || e instanceof RangeError) throw e;
-      throw this.#host.fail(e);
-    }
+    this.#withMessage(hm, "upload() needs", "HDRS", (c, p) => uploadStream(this.#abi, c, p, opts));
+  }
+
+  /**
+   * Takes one piece of a file sent in pieces (as `mg_http_upload`): each
+   * piece is the whole body of its own request
+   * `…?file=NAME&offset=N`. Offset 0 creates or truncates `opts.dir/NAME`;
+   * a later piece is appended, and its offset must be the file's size, else
+   * the client gets `409 {"name":"…","size":SIZE}` and can resume from
+   * SIZE. A name with path components, or a missing offset, gets 400; a
+   * file that would pass `opts.maxSize` (default 1 GiB) gets 413. Answers
+   * `200 {"name":"…","size":NEW_SIZE}`. Returns the bytes written, or -1
+   * after an error reply. Call it while handling `MG_EV_HTTP_MSG`; pieces
+   * must fit in memory (`MG_MAX_RECV_SIZE`), use {@link Connection.upload}
+   * for a file in one request of any size.
+   *
+   * @example
+   * ```ts
+   * mgr.listen("http://0.0.0.0:8000", (c, ev, data) => {
+   *   const hm = data as HttpMessage;
+   *   if (ev === MG_EV_HTTP_MSG && hm.uri === "/upload") {
+   *     c.uploadChunk(hm, { dir: "/tmp/uploads", maxSize: 100 * 1024 * 1024 });
+   *   }
+   * });
+   * ```
+   */
+  uploadChunk(hm: HttpMessage, opts: UploadChunkOptions): number {
+    return this.#withMessage(
+      hm,
+      "uploadChunk() needs",
+      "MSG",
+      (c, p) => uploadChunk(this.#abi, c, p, opts),
+    );
   }
 
   #serve(hm: HttpMessage, file: boolean, target: string, opts: ServeDirOptions | undefined): void {
+    this.#withMessage(hm, "serveDir() / serveFile() need", "MSG", (c, p) => {
+      serveStatic(this.#abi, c, p, file, target, opts);
+    });
+  }
+
+  /**
+   * Runs `call` with this connection and the live message `hm`: a closed
+   * connection or a stale message throws, and so do bad options (TypeError,
+   * RangeError); a host failure inside is the host's error.
+   */
+  #withMessage<T>(
+    hm: HttpMessage,
+    what: string,
+    ev: "HDRS" | "MSG",
+    call: (c: number, hmPtr: number) => T,
+  ): T {
     const c = this.#c;
     if (c === 0) throw closedError();
     if (!(hm instanceof HttpMessage)) {
-      throw new TypeError("serveDir() / serveFile() need the HttpMessage of MG_EV_HTTP_MSG");
+      throw new TypeError(`${what} the HttpMessage of MG_EV_HTTP_${ev}`);
     }
     const hmPtr = httpMessagePtr(hm);
     try {
-      serveStatic(this.#abi, c, hmPtr, file, target, opts);
+      return call(c, hmPtr);
     } catch (e) {
-      if (e instanceof TypeError) throw e;
+      if (e instanceof TypeError || e instanceof RangeError) throw e;
       throw this.#host.fail(e);
     }
   }

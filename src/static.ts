@@ -1,8 +1,9 @@
 /**
- * Static files and streamed uploads: the options of `Connection.serveDir`,
- * `Connection.serveFile` and `Connection.upload`, and their marshalling into
- * the `mgw_serve` / `mgw_upload` exports (`mg_http_serve_dir`,
- * `mg_http_serve_file`, `mg_http_upload_stream` of the C core).
+ * Static files and uploads: the options of `Connection.serveDir`,
+ * `Connection.serveFile`, `Connection.upload` and `Connection.uploadChunk`,
+ * and their marshalling into the `mgw_serve` / `mgw_upload` /
+ * `mgw_upload_chunk` exports (`mg_http_serve_dir`, `mg_http_serve_file`,
+ * `mg_http_upload_stream`, `mg_http_upload` of the C core).
  *
  * @module
  */
@@ -114,15 +115,41 @@ export function serveStatic(
   abi.x.mgw_serve(c, hm, file ? 1 : 0, ptr, n);
 }
 
-/** Internal: `mg_http_upload_stream` for the message at `hm`. */
-export function uploadStream(abi: Abi, c: number, hm: number, opts: UploadOptions): void {
+/**
+ * Options of {@link Connection.uploadChunk}.
+ *
+ * @example
+ * ```ts
+ * const opts: UploadChunkOptions = { dir: "/tmp/uploads", maxSize: 10 * 1024 * 1024 };
+ * ```
+ */
+export interface UploadChunkOptions {
+  /** The directory the file is written to (it must exist). */
+  dir: string;
+  /** The largest file accepted (bytes, default 1 GiB); a piece that would pass it gets 413. */
+  maxSize?: number;
+}
+
+/** `opts.dir` staged for the C side, after the checks both uploads share. */
+function stageDir(abi: Abi, what: string, opts: UploadOptions | UploadChunkOptions): number {
   if (opts === undefined || typeof opts.dir !== "string" || opts.dir === "") {
-    throw new TypeError("upload() needs { dir }");
+    throw new TypeError(`${what}() needs { dir }`);
   }
   checkString("dir", opts.dir);
   const max = opts.maxSize ?? 1 << 30;
   if (!(max >= 0)) throw new RangeError(`invalid maxSize ${max}`);
-  const ptr = abi.stage(opts.dir.length * 3);
-  const n = encoder.encodeInto(opts.dir, abi.stageView).written;
-  abi.x.mgw_upload(c, hm, ptr, n, max);
+  abi.stage(opts.dir.length * 3);
+  return encoder.encodeInto(opts.dir, abi.stageView).written;
+}
+
+/** Internal: `mg_http_upload_stream` for the message at `hm`. */
+export function uploadStream(abi: Abi, c: number, hm: number, opts: UploadOptions): void {
+  const n = stageDir(abi, "upload", opts);
+  abi.x.mgw_upload(c, hm, abi.stagePtr, n, opts.maxSize ?? 1 << 30);
+}
+
+/** Internal: `mg_http_upload` for the message at `hm`; bytes written or -1. */
+export function uploadChunk(abi: Abi, c: number, hm: number, opts: UploadChunkOptions): number {
+  const n = stageDir(abi, "uploadChunk", opts);
+  return abi.x.mgw_upload_chunk(c, hm, abi.stagePtr, n, opts.maxSize ?? 1 << 30);
 }

@@ -1,5 +1,5 @@
-// Static files and streamed uploads: conn.serveDir / serveFile / upload and
-// the CLI's --root, against real clients (fetch, curl, raw sockets) on Deno
+// Static files and uploads: conn.serveDir / serveFile / upload / uploadChunk
+// and the CLI's --root, against real clients (fetch, curl, raw sockets) on Deno
 // and Node. Only node:* modules, so this file runs on both runtimes.
 
 import { test } from "node:test";
@@ -25,6 +25,7 @@ const isDeno = (globalThis as { Deno?: unknown }).Deno !== undefined;
 const top = fs.mkdtempSync(join(tmpdir(), "wasmgoose-static-"));
 const root = join(top, "www");
 const updir = join(top, "up");
+const piecedir = join(top, "pieces");
 const SECRET = "TOP-SECRET-0xC0FFEE";
 const GIB = 1 << 30;
 const JS = "console.log('plain javascript, served gzipped when asked');\n".repeat(20);
@@ -32,6 +33,7 @@ const WEIRD = `a<b> &"'.txt`;
 fs.mkdirSync(join(root, "sub"), { recursive: true });
 fs.mkdirSync(join(root, "docs"));
 fs.mkdirSync(updir);
+fs.mkdirSync(piecedir);
 fs.writeFileSync(join(root, "hello.txt"), "hello, static world\n");
 fs.writeFileSync(join(root, "sub", "index.html"), "<h1>sub index</h1>\n");
 fs.writeFileSync(join(root, "docs", "one.txt"), "one\n");
@@ -73,7 +75,7 @@ f.onload = () => {
   fs.closeSync(fd);
 }
 
-function bytes(n: number): Uint8Array {
+function bytes(n: number): Uint8Array<ArrayBuffer> {
   const b = new Uint8Array(n);
   for (let i = 0; i < n; i++) b[i] = (i * 7 + (i >> 8)) & 255;
   return b;
@@ -86,7 +88,13 @@ interface Server {
   url: string;
 }
 
-/** serveDir on root (page404 under /p404/), PUT uploads into updir. */
+/** What the last `uploadChunk` returned. */
+let pieceResult: number | undefined;
+
+/**
+ * serveDir on root (page404 under /p404/), PUT uploads into updir, POST
+ * /upload?file=&offset= pieces into piecedir (6 MiB at most).
+ */
 const handler: EventHandler = (c, ev, data) => {
   const hm = data as HttpMessage;
   if (ev === MG_EV_HTTP_HDRS) {
@@ -94,7 +102,9 @@ const handler: EventHandler = (c, ev, data) => {
     return;
   }
   if (ev !== MG_EV_HTTP_MSG || hm.method === "PUT") return;
-  if (hm.uri === "/the-secret") {
+  if (hm.method === "POST" && hm.uri === "/upload") {
+    pieceResult = c.uploadChunk(hm, { dir: piecedir, maxSize: 6 << 20 });
+  } else if (hm.uri === "/the-secret") {
     c.serveFile(hm, join(top, "secret.txt"), { extraHeaders: { "X-File": "yes" } });
   } else {
     c.serveDir(hm, {
@@ -444,6 +454,92 @@ test("uploads: streamed to disk beyond MG_MAX_RECV_SIZE, size cap 413, safe name
     assert.ok(!fs.existsSync(join(top, "escape.bin")));
     assert.deepEqual(fs.readdirSync(updir).sort(), ["big.bin", "renamed file.bin"]);
   });
+});
+
+test("uploads in pieces (uploadChunk): appended by offset, resumable after 409, capped, safe names", async () => {
+  await withServer(async ({ url }) => {
+    const data = bytes(5 << 20), MIB = 1 << 20;
+    const post = async (query: string, body: Uint8Array<ArrayBuffer>) => {
+      const r = await fetch(`${url}/upload?${query}`, { method: "POST", body });
+      return { status: r.status, json: await r.json().catch(() => null) };
+    };
+    // 5 MiB in 1 MiB pieces, each its own request (fetch)
+    for (let off = 0; off < data.length; off += MIB) {
+      const r = await post(`file=big%20one.bin&offset=${off}`, data.subarray(off, off + MIB));
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.json, { name: "big one.bin", size: off + MIB });
+      assert.equal(pieceResult, MIB);
+    }
+    assert.deepEqual(new Uint8Array(fs.readFileSync(join(piecedir, "big one.bin"))), data);
+
+    // a piece sent twice (its answer lost): 409 with the size to resume from
+    let r = await post("file=big%20one.bin&offset=" + 4 * MIB, data.subarray(4 * MIB));
+    assert.equal(r.status, 409);
+    assert.deepEqual(r.json, { name: "big one.bin", size: 5 * MIB });
+    assert.equal(pieceResult, -1);
+    assert.equal(fs.statSync(join(piecedir, "big one.bin")).size, 5 * MIB);
+
+    // past maxSize (6 MiB): 413, the file unchanged
+    r = await post(`file=big%20one.bin&offset=${5 * MIB}`, new Uint8Array(MIB + 1));
+    assert.equal(r.status, 413);
+    assert.equal(fs.statSync(join(piecedir, "big one.bin")).size, 5 * MIB);
+
+    // offset 0 starts over; curl sends a piece too
+    const small = join(top, "piece.txt");
+    fs.writeFileSync(small, "second life\n");
+    const c = await curl([
+      "-i",
+      "--data-binary",
+      "@" + small,
+      url + "/upload?file=big%20one.bin&offset=0",
+    ]);
+    assert.equal(head(c.out).status, 200);
+    assert.deepEqual(JSON.parse(head(c.out).body), { name: "big one.bin", size: 12 });
+    assert.equal(fs.readFileSync(join(piecedir, "big one.bin"), "utf8"), "second life\n");
+
+    // bad names and offsets: 400, nothing written anywhere
+    for (
+      const q of [
+        "offset=0",
+        "file=..%2fescape.bin&offset=0",
+        "file=.hidden&offset=0",
+        "file=x.bin",
+      ]
+    ) {
+      r = await post(q, new Uint8Array(3));
+      assert.equal(r.status, 400, q);
+    }
+    assert.ok(!fs.existsSync(join(top, "escape.bin")));
+    assert.deepEqual(fs.readdirSync(piecedir), ["big one.bin"]);
+  });
+});
+
+test("uploadChunk: bad options throw before anything is written", async () => {
+  const mgr = new Manager();
+  const errors: string[] = [];
+  const lsn = mgr.listen("http://127.0.0.1:0", (c, ev, data) => {
+    if (ev !== MG_EV_HTTP_MSG) return;
+    for (const opts of [{ dir: "" }, { dir: "a\nb" }, { dir: piecedir, maxSize: -1 }]) {
+      try {
+        c.uploadChunk(data as HttpMessage, opts);
+      } catch (e) {
+        errors.push((e as Error).name);
+      }
+    }
+    c.reply(204);
+  });
+  try {
+    const port = Number(lsn.localAddr.split(":").pop());
+    const r = await fetch(`http://127.0.0.1:${port}/upload?file=opt.bin&offset=0`, {
+      method: "POST",
+      body: "x",
+    });
+    assert.equal(r.status, 204);
+    assert.deepEqual(errors, ["TypeError", "TypeError", "RangeError"]);
+    assert.ok(!fs.existsSync(join(piecedir, "opt.bin")));
+  } finally {
+    mgr.close();
+  }
 });
 
 test("CLI --root serves the directory (curl)", async () => {

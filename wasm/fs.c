@@ -1,6 +1,6 @@
 // mg_fs_posix for WebAssembly: the host runtime's synchronous file calls
 // (imports of module "mgw_host", see wasm/ABI.md), and the exports that
-// serve static files and streamed uploads.
+// serve static files and take uploads.
 // SPDX-License-Identifier: MIT
 #include "mongoose.h"
 
@@ -135,4 +135,19 @@ void mgw_upload(struct mg_connection *c, struct mg_http_message *hm,
   mg_http_upload_stream(c, hm, &mg_fs_posix, b,
                         max_size < 0 ? 0 : max_size > 1.8e19 ? UINT64_MAX : (uint64_t) max_size);
   free(b);
+}
+
+EXPORT("mgw_upload_chunk")
+int mgw_upload_chunk(struct mg_connection *c, struct mg_http_message *hm,
+                     const char *dir, int dlen, double max_size) {
+  size_t max = max_size < 0 ? 0 : max_size >= (double) SIZE_MAX ? SIZE_MAX : (size_t) max_size;
+  char *b = copy_blk(dir, dlen);
+  long n;
+  if (b == NULL) {
+    mg_error(c, "out of memory");
+    return -1;
+  }
+  n = mg_http_upload(c, hm, &mg_fs_posix, b, max);
+  free(b);
+  return (int) n;
 }

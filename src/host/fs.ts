@@ -24,13 +24,14 @@ export interface FsMemory {
 const MG_FS_READ = 1;
 const MG_FS_WRITE = 2;
 const MG_FS_DIR = 4;
+const MG_FS_APPEND = 8;
 
 // The parts of the Deno namespace used here, typed locally (for tsc).
 interface DenoFile {
   readSync(p: Uint8Array): number | null;
   writeSync(p: Uint8Array): number;
   seekSync(offset: number, whence: number): number;
-  statSync(): { isFile: boolean };
+  statSync(): { isFile: boolean; size: number };
   close(): void;
 }
 interface DenoFsApi {
@@ -53,8 +54,14 @@ interface FileApi {
   /** [flags, size, mtime in seconds] or null if there is no such file. */
   stat(path: string): [number, number, number] | null;
   list(path: string): string[];
-  /** An open file (a regular file when reading), or null. */
-  open(path: string, write: boolean): unknown;
+  /**
+   * An open file (a regular file when reading), or null: "r" reads, "w"
+   * creates or truncates, "a" creates or keeps the contents (writes go to
+   * the end: the caller starts at `size`).
+   */
+  open(path: string, mode: "r" | "w" | "a"): unknown;
+  /** The size of an open file. */
+  size(f: unknown): number;
   close(f: unknown): void;
   read(f: unknown, buf: Uint8Array, pos: number): number;
   write(f: unknown, buf: Uint8Array, pos: number): number;
@@ -72,17 +79,26 @@ function denoApi(deno: DenoFsApi): FileApi {
       return [MG_FS_READ | MG_FS_WRITE | (st.isDirectory ? MG_FS_DIR : 0), st.size, mtime];
     },
     list: (path) => Array.from(deno.readDirSync(path), (e) => e.name),
-    open(path, write) {
+    open(path, mode) {
       const f = deno.openSync(
         path,
-        write ? { write: true, create: true, truncate: true } : { read: true },
+        mode === "r"
+          ? { read: true }
+          : mode === "w"
+          ? { write: true, create: true, truncate: true }
+          : { write: true, create: true, append: true },
       );
-      if (!write && !f.statSync().isFile) {
+      if (mode === "r" && !f.statSync().isFile) {
         f.close();
         return null;
       }
       at.set(f, 0);
       return f;
+    },
+    size(f) {
+      const file = f as DenoFile, n = file.statSync().size;
+      at.set(file, -1); // unknown: the next read or write seeks
+      return n;
     },
     close: (f) => (f as DenoFile).close(),
     read(f, buf, pos) {
@@ -114,14 +130,15 @@ function nodeApi(fs: typeof FsNs): FileApi {
       return [flags, st.size, Math.floor(st.mtimeMs / 1000)];
     },
     list: (path) => fs.readdirSync(path),
-    open(path, write) {
-      const fd = fs.openSync(path, write ? "w" : "r");
-      if (!write && !fs.fstatSync(fd).isFile()) {
+    open(path, mode) {
+      const fd = fs.openSync(path, mode);
+      if (mode === "r" && !fs.fstatSync(fd).isFile()) {
         fs.closeSync(fd);
         return null;
       }
       return fd;
     },
+    size: (f) => fs.fstatSync(f as number).size,
     close: (f) => fs.closeSync(f as number),
     read: (f, buf, pos) => fs.readSync(f as number, buf, 0, buf.length, pos),
     write: (f, buf, pos) => fs.writeSync(f as number, buf, 0, buf.length, pos),
@@ -206,10 +223,11 @@ export function fsImports(m: FsMemory): Record<string, (...args: never[]) => unk
     },
     fs_open: (p: number, n: number, flags: number): number => {
       try {
-        const f = files().open(path(p, n), (flags & MG_FS_WRITE) !== 0);
+        const write = (flags & MG_FS_WRITE) !== 0, append = write && (flags & MG_FS_APPEND) !== 0;
+        const api = files(), f = api.open(path(p, n), append ? "a" : write ? "w" : "r");
         if (f === null) return 0;
         const h = next++;
-        open.set(h, { f, pos: 0 });
+        open.set(h, { f, pos: append ? api.size(f) : 0 });
         return h;
       } catch (e) {
         report(e);

@@ -1,7 +1,7 @@
 // Unit tests for src/fs.c, src/fs_posix.c and src/http_serve.c: the mg_fs
 // helpers on a temporary directory, the path sanitiser, mg_http_serve_dir /
 // mg_http_serve_file (ranges, 304, gzip, listings, streaming, pipelining)
-// and mg_http_upload_stream, through tests/c/fake_driver.c.
+// and mg_http_upload_stream / mg_http_upload, through tests/c/fake_driver.c.
 // SPDX-License-Identifier: MIT
 #include "fake_driver.h"
 #include "check.h"
@@ -17,7 +17,8 @@ static struct mg_connection *s_lsn;
 static int s_mode;           // what the handler does
 static uint64_t s_max = 1000;
 static const char *s_extra = "X-Extra: 1\r\n";
-enum { SERVE_DIR, SERVE_FILE, UPLOAD, UPLOAD_IN_MSG, SERVE_IN_HDRS };
+static long s_ret;           // what mg_http_upload returned
+enum { SERVE_DIR, SERVE_FILE, UPLOAD, UPLOAD_IN_MSG, SERVE_IN_HDRS, PIECES, PIECES_IN_HDRS };
 
 static void path_of(char *buf, size_t len, const char *dir, const char *name) {
   snprintf(buf, len, "%s/%s", dir, name);
@@ -40,6 +41,9 @@ static void srv_fn(struct mg_connection *c, int ev, void *ev_data) {
     mg_http_upload_stream(c, hm, &mg_fs_posix, s_updir, s_max);
   } else if (ev == MG_EV_HTTP_HDRS && s_mode == SERVE_IN_HDRS) {
     mg_http_serve_dir(c, hm, &opts);
+  } else if ((ev == MG_EV_HTTP_MSG && s_mode == PIECES) ||
+             (ev == MG_EV_HTTP_HDRS && s_mode == PIECES_IN_HDRS)) {
+    s_ret = mg_http_upload(c, hm, &mg_fs_posix, s_updir, (size_t) s_max);
   } else if (ev == MG_EV_HTTP_MSG && s_mode == UPLOAD_IN_MSG) {
     mg_http_upload_stream(c, hm, &mg_fs_posix, s_updir, s_max);
   } else if (ev == MG_EV_HTTP_MSG && s_mode == SERVE_DIR) {
@@ -455,6 +459,92 @@ static void test_upload(void) {
   s_max = 1000;
 }
 
+// One piece for mg_http_upload: POST /upload?QUERY with body `data` on a new
+// connection (the response in fake_out); false if the connection was freed
+static bool piece(const char *query, const char *data, size_t n) {
+  char r[512];
+  struct mg_connection *c;
+  snprintf(r, sizeof(r), "POST /upload?%s HTTP/1.1\r\nContent-Length: %lu\r\n\r\n", query,
+           (unsigned long) n);
+  s_ret = -99;
+  if ((c = req(r)) == NULL) return false;
+  if (n > 0 && !fake_recv(c, data, n)) return false;
+  mg_close_conn(c);
+  return true;
+}
+
+static void test_upload_pieces(void) {
+  char p[256], *data;
+  size_t size = 0;
+  s_mode = PIECES;
+  s_max = 10;
+  path_of(p, sizeof(p), s_updir, "pieces.bin");
+  // offset 0 creates; the next offsets append
+  CHECK(piece("file=pieces.bin&offset=0", "abcd", 4) && s_ret == 4);
+  CHECK(out_starts("HTTP/1.1 200 OK\r\n") && out_has("{\"name\":\"pieces.bin\",\"size\":4}"));
+  CHECK(piece("offset=4&file=pieces.bin", "efg", 3) && s_ret == 3);
+  CHECK(out_has("{\"name\":\"pieces.bin\",\"size\":7}"));
+  data = mg_file_read(&mg_fs_posix, p, &size);
+  CHECK(data != NULL && size == 7 && memcmp(data, "abcdefg", 7) == 0);
+  free(data);
+  // a gap or a repeat: 409 with the size to resume from, nothing written
+  CHECK(piece("file=pieces.bin&offset=9", "x", 1) && s_ret == -1);
+  CHECK(out_starts("HTTP/1.1 409 ") && out_has("{\"name\":\"pieces.bin\",\"size\":7}"));
+  CHECK(piece("file=pieces.bin&offset=4", "efg", 3) && s_ret == -1 && out_starts("HTTP/1.1 409 "));
+  CHECK(mg_fs_posix.st(p, &size, NULL) != 0 && size == 7);
+  // past max_size (10): 413, nothing written; up to it: taken
+  CHECK(piece("file=pieces.bin&offset=7", "hijk", 4) && s_ret == -1 && out_starts("HTTP/1.1 413 "));
+  CHECK(piece("file=pieces.bin&offset=7", "hij", 3) && s_ret == 3 && out_has("\"size\":10}"));
+  CHECK(piece("file=pieces.bin&offset=10", "", 0) && s_ret == 0 && out_has("\"size\":10}"));
+  // offset 0 again truncates
+  CHECK(piece("file=pieces.bin&offset=0", "Z", 1) && s_ret == 1);
+  CHECK(mg_fs_posix.st(p, &size, NULL) != 0 && size == 1);
+  // an offset into a file that does not exist: 409 with size 0
+  CHECK(piece("file=none.bin&offset=5", "x", 1) && s_ret == -1 && out_has("\"size\":0}"));
+  path_of(p, sizeof(p), s_updir, "none.bin");
+  CHECK(mg_fs_posix.st(p, NULL, NULL) == 0);
+  // names and offsets refused with 400
+  {
+    static const char *bad[] = {"offset=0",
+                                "file=&offset=0",
+                                "file=..%2fevil&offset=0",
+                                "file=.hidden&offset=0",
+                                "file=a%5cb&offset=0",
+                                "file=a%00b&offset=0",
+                                "file=x.bin",
+                                "file=x.bin&offset=",
+                                "file=x.bin&offset=-1",
+                                "file=x.bin&offset=1x",
+                                "file=x.bin&offset=9999999999999999999"};
+    size_t i;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+      CHECK(piece(bad[i], "x", 1) && s_ret == -1 && out_starts("HTTP/1.1 400 "));
+    }
+    path_of(p, sizeof(p), s_top, "evil");
+    CHECK(mg_fs_posix.st(p, NULL, NULL) == 0);
+    path_of(p, sizeof(p), s_updir, "x.bin");
+    CHECK(mg_fs_posix.st(p, NULL, NULL) == 0);
+  }
+  // a directory of that name cannot be appended to
+  path_of(p, sizeof(p), s_updir, "adir");
+  mkdir(p, 0755);
+  CHECK(piece("file=adir&offset=1", "x", 1) && s_ret == -1 && out_starts("HTTP/1.1 409 "));
+  CHECK(piece("file=adir&offset=0", "x", 1) && s_ret == -1 && out_starts("HTTP/1.1 500 "));
+  rmdir(p);
+  // called before the body arrived (MG_EV_HTTP_HDRS): an error, no file
+  s_mode = PIECES_IN_HDRS;
+  {
+    struct mg_connection *c = req("POST /upload?file=early.bin&offset=0 HTTP/1.1\r\n"
+                                  "Content-Length: 5\r\n\r\nab");
+    CHECK(c == NULL || c->is_closing);
+    CHECK(s_ret == -1);
+    if (c != NULL) mg_close_conn(c);
+    path_of(p, sizeof(p), s_updir, "early.bin");
+    CHECK(mg_fs_posix.st(p, NULL, NULL) == 0);
+  }
+  s_max = 1000;
+}
+
 static void rm_tree(const char *dir) {
   char name[256], p[512];
   name[0] = '\0';
@@ -508,6 +598,7 @@ int main(void) {
   test_serve_gzip();
   test_serve_stream();
   test_upload();
+  test_upload_pieces();
   mg_mgr_free(&s_mgr);
   mg_iobuf_free(&fake_out);
   rm_tree(s_top);

@@ -421,6 +421,7 @@ size_t mg_base64_decode(const char *src, size_t n, char *dst, size_t len);
 #define MG_FS_READ 1   // st() flags and op() modes
 #define MG_FS_WRITE 2
 #define MG_FS_DIR 4
+#define MG_FS_APPEND 8  // op() with MG_FS_WRITE: keep the contents, write at the end (wasmgoose)
 
 // A filesystem: a table of functions. mg_fs_posix is the default (POSIX calls
 // natively, the host runtime's synchronous file calls in WebAssembly).
@@ -472,6 +473,16 @@ bool mg_http_path(const char *root, struct mg_str uri, char *buf, size_t len);
 void mg_http_upload_stream(struct mg_connection *c, struct mg_http_message *hm,
                            struct mg_fs *fs, const char *dir,
                            uint64_t max_size);
+
+// A file sent in pieces, each by its own request "...?file=NAME&offset=N" with
+// the piece as the whole body (call it from MG_EV_HTTP_MSG). Offset 0 creates
+// or truncates dir/NAME; a later piece is appended, and its offset must be the
+// file's size (else 409 with {"name":..,"size":SIZE}, so a client can resume).
+// A NAME with path components, or a missing offset: 400; a file that would
+// pass max_size: 413. Answers 200 {"name":..,"size":NEW_SIZE}; returns the
+// bytes written, or -1 after an error reply.
+long mg_http_upload(struct mg_connection *c, struct mg_http_message *hm,
+                    struct mg_fs *fs, const char *dir, size_t max_size);
 
 #ifndef MG_HTTP_FILE_CHUNK
 #define MG_HTTP_FILE_CHUNK 65536  // file bytes queued in c->send at a time

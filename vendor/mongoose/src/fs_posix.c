@@ -35,7 +35,9 @@ static void p_ls(const char *path, void (*fn)(const char *, void *), void *arg) 
 }
 
 static void *p_op(const char *path, int flags) {
-  int mode = (flags & MG_FS_WRITE) ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY;
+  int mode = !(flags & MG_FS_WRITE)  ? O_RDONLY
+             : (flags & MG_FS_APPEND) ? O_WRONLY | O_CREAT | O_APPEND
+                                      : O_WRONLY | O_CREAT | O_TRUNC;
   int fd = open(path, mode | O_CLOEXEC, 0644);
   if (fd >= 0 && !(flags & MG_FS_WRITE)) {
     struct stat st;

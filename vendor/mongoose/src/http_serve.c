@@ -1,5 +1,6 @@
 // wasmgoose — HTTP static files (mg_http_serve_dir, mg_http_serve_file) and
-// streamed uploads (mg_http_upload_stream), over any struct mg_fs.
+// uploads (mg_http_upload_stream streamed, mg_http_upload in pieces), over any
+// struct mg_fs.
 // Written from RFC 9110 (conditional and range requests) and MONGOOSE_API.md.
 // SPDX-License-Identifier: MIT
 #include "mongoose.h"
@@ -808,4 +809,61 @@ void mg_http_upload_stream(struct mg_connection *c, struct mg_http_message *hm,
     mg_send(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
   }
   c->pfn_data = u;  // http.c hands the body over (upload_ev)
+}
+
+// A reply of {"name":name,"size":size}
+static void reply_name_size(struct mg_connection *c, int status, const char *name,
+                            uint64_t size) {
+  mg_http_reply(c, status, "Content-Type: application/json\r\n", "{%m:%m,%m:%llu}\n",
+                MG_ESC("name"), MG_ESC(name), MG_ESC("size"), (unsigned long long) size);
+}
+
+long mg_http_upload(struct mg_connection *c, struct mg_http_message *hm,
+                    struct mg_fs *fs, const char *dir, size_t max_size) {
+  char name[MG_PATH_MAX], path[SERVE_PATH_MAX], num[24];
+  uint64_t offset;
+  size_t have = 0, done = 0, k = 1, n = hm->body.len;
+  int r;
+  void *fd;
+  if (busy(c)) return -1;
+  if (c->is_http_body) {  // MG_EV_HTTP_HDRS: the body has not arrived
+    mg_error(c, "mg_http_upload needs the whole request (MG_EV_HTTP_MSG)");
+    return -1;
+  }
+  if (fs == NULL) fs = &mg_fs_posix;
+  r = mg_http_get_var(&hm->query, "file", name, sizeof(name));
+  if (r <= 0 || (size_t) r != strlen(name) || !safe_name(name) || dir == NULL ||
+      mg_snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path) - 1) {
+    mg_http_reply(c, 400, "", "missing or bad ?file= name\n");
+    return -1;
+  }
+  r = mg_http_get_var(&hm->query, "offset", num, sizeof(num));
+  if (r <= 0 || !parse_u64(num, (size_t) r, &offset)) {
+    mg_http_reply(c, 400, "", "missing or bad ?offset= number\n");
+    return -1;
+  }
+  if (offset > max_size || n > max_size - offset) {
+    reply_status(c, 413, NULL);
+    return -1;
+  }
+  if (offset > 0) {  // appends, where the file ends now: else 409 with its size
+    int flags = fs->st(path, &have, NULL);
+    if ((flags & MG_FS_DIR) || !(flags & MG_FS_READ)) have = 0;
+    if (have != offset) {
+      reply_name_size(c, 409, name, have);
+      return -1;
+    }
+  }
+  if ((fd = fs->op(path, offset == 0 ? MG_FS_WRITE : MG_FS_WRITE | MG_FS_APPEND)) == NULL) {
+    reply_status(c, 500, NULL);
+    return -1;
+  }
+  while (done < n && (k = fs->wr(fd, hm->body.buf + done, n - done)) > 0) done += k;
+  fs->cl(fd);
+  if (done < n) {
+    reply_status(c, 500, NULL);
+    return -1;
+  }
+  reply_name_size(c, 200, name, offset + n);
+  return (long) n;
 }
