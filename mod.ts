@@ -64,6 +64,7 @@ export type {
   MqttWill,
 } from "./src/mqtt.ts";
 export * from "./src/constants.ts";
+export { MG_EV_HTTP_BODY } from "./src/body_stream.ts";
 export * from "./src/json.ts";
 export * from "./src/rpc.ts";
 export {

@@ -1,5 +1,6 @@
 /**
- * Request bodies streamed as they arrive, for `serve()`: the C core's
+ * Request bodies streamed as they arrive, for `serve()` (and the event API's
+ * `Connection.streamBody`): the C core's
  * `mg_http_body_stream` (wasm/http_body.c) hands the body over in pieces
  * (`MG_EV_HTTP_BODY`), and a {@link BodyFeed} turns them into the
  * `ReadableStream` of the request, pausing reads on the connection while
@@ -10,12 +11,17 @@
 
 import type { Abi } from "./abi.ts";
 import { type Connection, connInternals } from "./connection.ts";
-import { type HttpMessage, httpMessagePtr } from "./http.ts";
 
 /**
- * Event of a streamed request body (wasmgoose extension, `MG_EV_USER + 8`):
- * data is a `Uint8Array` view of the piece (valid during the call only),
- * empty at the end of the body, or `null` if the chunked body is malformed.
+ * Event of a streamed request body (wasmgoose extension, `MG_EV_USER + 8`;
+ * see {@link Connection.streamBody}): data is a `Uint8Array` view of the
+ * piece (valid during the call only), empty at the end of the body, or
+ * `null` if the chunked body is malformed.
+ *
+ * @example
+ * ```ts
+ * if (ev === MG_EV_HTTP_BODY && data !== null) file.writeSync(data as Uint8Array);
+ * ```
  */
 export const MG_EV_HTTP_BODY = 31;
 
@@ -31,15 +37,6 @@ export function bodyPiece(abi: Abi, evd: number): Uint8Array | null {
 export function setBodyThreshold(lsn: Connection, bytes: number): void {
   const [abi, c] = connInternals(lsn);
   if (c !== 0) abi.x.mgw_body_threshold(c, bytes);
-}
-
-/**
- * Internal: during `MG_EV_HTTP_HDRS`, makes the body arrive as
- * `MG_EV_HTTP_BODY` events. False if it has no body to stream.
- */
-export function streamBody(conn: Connection, hm: HttpMessage): boolean {
-  const [abi, c] = connInternals(conn);
-  return c !== 0 && abi.x.mgw_body_stream(c, httpMessagePtr(hm)) === 1;
 }
 
 /**

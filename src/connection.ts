@@ -831,6 +831,48 @@ export class Connection {
   }
 
   /**
+   * Makes the body of this request arrive as it comes in (as
+   * `mg_http_body_stream`, a wasmgoose extension): call it while handling
+   * `MG_EV_HTTP_HDRS`. The body then reaches the handler as
+   * `MG_EV_HTTP_BODY` events whose data is a `Uint8Array` piece (a chunked
+   * body decoded; a view valid during the call only: copy what you keep),
+   * and an empty piece at its end; `MG_EV_HTTP_MSG` does not fire. Bodies
+   * of any size work (not limited by `MG_MAX_RECV_SIZE`); set
+   * {@link Connection.isFull} to stop reading for a while (backpressure).
+   * Answer at any time, before or after the end of the body; the next
+   * pipelined request waits for both. A malformed chunked body gives one
+   * event with data `null`: the rest of the input is dropped, and the
+   * connection closes after the response, which the handler still sends
+   * (400, if it has not answered yet). "Expect: 100-continue" is answered.
+   * `isFull` stops reads from the socket; the pieces of a chunked body
+   * already read may still arrive. Returns false, doing nothing, if
+   * the request has no body (then `MG_EV_HTTP_MSG` follows as usual) or
+   * this is not `MG_EV_HTTP_HDRS` of a server connection. A listener given
+   * `events` must list `MG_EV_HTTP_HDRS` and `MG_EV_HTTP_BODY`.
+   *
+   * @example
+   * ```ts
+   * let size = 0;
+   * mgr.listen("http://0.0.0.0:8000", (c, ev, data) => {
+   *   if (ev === MG_EV_HTTP_HDRS) c.streamBody(data as HttpMessage);
+   *   if (ev === MG_EV_HTTP_BODY && data !== null) {
+   *     const piece = data as Uint8Array;
+   *     size += piece.length;
+   *     if (piece.length === 0) c.reply(200, `${size} bytes\n`);
+   *   }
+   * });
+   * ```
+   */
+  streamBody(hm: HttpMessage): boolean {
+    const c = this.#c;
+    if (c === 0) throw closedError();
+    if (!(hm instanceof HttpMessage)) {
+      throw new TypeError("streamBody() needs the HttpMessage of MG_EV_HTTP_HDRS");
+    }
+    return this.#abi.x.mgw_body_stream(c, httpMessagePtr(hm)) === 1;
+  }
+
+  /**
    * Takes one piece of a file sent in pieces (as `mg_http_upload`): each
    * piece is the whole body of its own request
    * `…?file=NAME&offset=N`. Offset 0 creates or truncates `opts.dir/NAME`;

@@ -25,7 +25,7 @@ import type { ListenOptions } from "./types.ts";
 import type { WsMessage } from "./ws.ts";
 import { ServeRequest } from "./request.ts";
 import { symbolsByDescription } from "./host/types.ts";
-import { BodyFeed, MG_EV_HTTP_BODY, setBodyThreshold, streamBody } from "./body_stream.ts";
+import { BodyFeed, MG_EV_HTTP_BODY, setBodyThreshold } from "./body_stream.ts";
 
 /**
  * A network address, as in `Deno.NetAddr`.
@@ -787,7 +787,7 @@ class Server implements HttpServer {
     let feed: BodyFeed | undefined;
     if (headers) {
       // MG_EV_HTTP_HDRS crosses only for large or chunked bodies: stream it
-      if (!streamBody(c, hm)) return; // not at a body: MG_EV_HTTP_MSG follows
+      if (!c.streamBody(hm)) return; // not at a body: MG_EV_HTTP_MSG follows
       feed = st.body = new BodyFeed(c, BODY_HWM);
       if (method === "GET" || method === "HEAD") {
         feed.drop(); // a Request of these methods has no body

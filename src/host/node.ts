@@ -79,6 +79,14 @@ class NSock {
   connecting = false;
   /** C paused reads (`is_full`). */
   paused = false;
+  /**
+   * Input that arrived while reads were paused (a socket may still emit
+   * 'data' after `pause()`: Bun does, and a chunk split in slices may be
+   * paused midway), given to C in order once they resume.
+   */
+  held: NodeBuffer[] | null = null;
+  /** The peer's end came while input was held: reported after it. */
+  endHeld = false;
   /** Writes blocked above the high-water mark until 'drain'. */
   blocked = false;
   err: string | null = null;
@@ -337,7 +345,45 @@ export class NodeBackend implements SocketBackend {
     if (s === undefined || s.sock === null) return;
     s.paused = paused;
     if (paused) s.sock.pause();
+    else if (s.held !== null) queueMicrotask(() => this.#release(s)); // not inside the C call
     else if (!s.blocked) s.sock.resume();
+  }
+
+  /**
+   * Gives `chunk` to C slice by slice while reads are not paused; returns
+   * how much was taken (all of it once the socket is dead).
+   */
+  #feed(s: NSock, chunk: NodeBuffer): number {
+    const n = chunk.length;
+    let off = 0;
+    while (off < n && !s.dead && !s.paused) {
+      const k = Math.min(RECV_SLICE, n - off);
+      this.#sink.recv(s.c, chunk, off, k);
+      off += k;
+    }
+    return s.dead ? n : off;
+  }
+
+  /** Reads resumed: the held input first, then the peer's end, then the socket. */
+  #release(s: NSock): void {
+    const held = s.held;
+    if (held === null || s.paused) return;
+    while (held.length > 0 && !s.paused && !s.dead) {
+      const chunk = held[0], off = this.#feed(s, chunk);
+      if (off < chunk.length) {
+        held[0] = chunk.subarray(off);
+        return;
+      }
+      held.shift();
+    }
+    if (held.length > 0 && !s.dead) return;
+    s.held = null;
+    if (s.dead) return;
+    if (s.endHeld) {
+      s.endHeld = false;
+      this.#sink.eof(s.c);
+    }
+    if (!s.paused && !s.blocked) s.sock?.resume();
   }
 
   alive(hid: number): boolean {
@@ -390,17 +436,22 @@ export class NodeBackend implements SocketBackend {
     const sink = this.#sink;
     sock.on("data", (chunk: NodeBuffer) => {
       if (s.dead) return;
+      if (s.paused || s.held !== null) {
+        (s.held ??= []).push(chunk);
+        return;
+      }
       const n = chunk.length;
       if (n <= RECV_SLICE) {
         sink.recv(s.c, chunk, 0, n);
         return;
       }
-      for (let off = 0; off < n && !s.dead; off += RECV_SLICE) {
-        sink.recv(s.c, chunk, off, Math.min(RECV_SLICE, n - off));
-      }
+      const off = this.#feed(s, chunk);
+      if (off < n) s.held = [chunk.subarray(off)];
     });
     sock.on("end", () => {
-      if (!s.dead) sink.eof(s.c);
+      if (s.dead) return;
+      if (s.held !== null) s.endHeld = true;
+      else sink.eof(s.c);
     });
     sock.on("error", (e: Error) => {
       s.err = e.message;
