@@ -167,6 +167,24 @@ test("isFull stops the pieces until it is cleared (backpressure)", async () => {
   }, 20);
 });
 
+test("the client half-closes while reads are paused: the whole body, then the answer", async () => {
+  await withServer(async ({ port, seen }) => {
+    const body = new Uint8Array(3 << 20).map((_, i) => (i * 7) & 255);
+    const raw = new Raw(port);
+    raw.write(`POST /stream/half HTTP/1.1\r\nContent-Length: ${body.length}\r\n\r\n`);
+    raw.write(body);
+    raw.sock.end(); // our side is done: the end arrives while the server holds input
+    const list = await raw.waitResponses(1);
+    assert.equal(list.length, 1);
+    assert.deepEqual(JSON.parse(list[0].body), {
+      size: body.length,
+      sha256: createHash("sha256").update(body).digest("hex"),
+    });
+    assert.equal(seen[0].whilePaused, 0);
+    raw.destroy();
+  }, 100);
+});
+
 test("no body: MG_EV_HTTP_MSG as usual; small bodies stream too (fetch)", async () => {
   await withServer(async ({ url, seen }) => {
     let r = await fetch(url + "/stream/none");
