@@ -1,11 +1,14 @@
 // File upload: PUT /upload/NAME streams the body to DIR/NAME (never held in
-// memory whole); GET serves the uploaded files back.
+// memory whole); POST /upload?file=NAME&offset=N takes a file sent in pieces,
+// one request each (Mongoose's mg_http_upload); GET serves the files back.
 //
 //   deno run --allow-net --allow-read --allow-write examples/file_upload.ts \
 //     [--listen URL] [--dir DIR]   (default http://127.0.0.1:8000, ./uploads)
 //
 // Try it: `curl -T photo.jpg http://127.0.0.1:8000/upload/photo.jpg`, then
-// `curl http://127.0.0.1:8000/photo.jpg`.
+// `curl http://127.0.0.1:8000/photo.jpg`. In pieces:
+// `curl --data-binary @part1 'http://127.0.0.1:8000/upload?file=big.bin&offset=0'`, then
+// `... @part2 '...&offset=<size of part1>'` (a wrong offset gets 409 with the size so far).
 
 import process from "node:process";
 import { mkdirSync } from "node:fs";
@@ -28,10 +31,14 @@ const lsn = mgr.listen(listen, (c, ev, data) => {
     // DIR/NAME when complete; the answer is 201 {"name":NAME,"size":N}
     // (413 over maxSize, 400 for a bad name).
     c.upload(hm, { dir, maxSize: 100 * 1024 * 1024 });
+  } else if (ev === MG_EV_HTTP_MSG && hm.method === "POST" && hm.uri === "/upload") {
+    // One piece: appended to DIR/NAME if `offset` is its size (0 starts it);
+    // the answer is 200 {"name":NAME,"size":NEW_SIZE}
+    c.uploadChunk(hm, { dir, maxSize: 100 * 1024 * 1024 });
   } else if (ev === MG_EV_HTTP_MSG && hm.method !== "PUT") {
     c.serveDir(hm, { rootDir: dir });
   } else if (ev === MG_EV_HTTP_MSG) {
-    c.replyJson({ error: "PUT /upload/NAME" }, 404);
+    c.replyJson({ error: "PUT /upload/NAME or POST /upload?file=NAME&offset=N" }, 404);
   }
 });
 

@@ -226,7 +226,7 @@ test("examples/rest_api.ts: create, list, get, delete, errors", async (t) => {
   }
 });
 
-test("examples/file_upload.ts stores a PUT body on disk and serves it back", async (t) => {
+test("examples/file_upload.ts stores a PUT body and a file in pieces on disk, serves them back", async (t) => {
   const why = skipReason();
   if (why !== undefined) return t.skip(why);
   const dir = mkdtempSync(join(tmpdir(), "wg-upload-"));
@@ -250,6 +250,26 @@ test("examples/file_upload.ts stores a PUT body on disk and serves it back", asy
     assert.equal(res.status, 400);
     await res.body?.cancel();
     assert.equal(existsSync(join(dir, ".hidden")), false);
+    // in pieces: 1 MiB each, then a repeat of the last one gets 409
+    const MIB = 1 << 20;
+    for (let off = 0; off < data.length; off += MIB) {
+      res = await fetch(`${base}/upload?file=pieces.bin&offset=${off}`, {
+        method: "POST",
+        body: data.subarray(off, off + MIB),
+      });
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), {
+        name: "pieces.bin",
+        size: Math.min(off + MIB, data.length),
+      });
+    }
+    assert.ok(readFileSync(join(dir, "pieces.bin")).equals(data));
+    res = await fetch(`${base}/upload?file=pieces.bin&offset=${3 * MIB}`, {
+      method: "POST",
+      body: data.subarray(3 * MIB),
+    });
+    assert.equal(res.status, 409);
+    assert.deepEqual(await res.json(), { name: "pieces.bin", size: data.length });
   } finally {
     await stop(run, "file_upload");
     rmSync(dir, { recursive: true, force: true });

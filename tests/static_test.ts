@@ -8,6 +8,7 @@ import { execFile, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { Raw } from "./raw_client.ts";
@@ -66,6 +67,33 @@ f.onload = () => {
     document.body.appendChild(out);
   }
 };
+</script></body></html>`,
+);
+// For Chromium: a page that uploads a 300,000-byte Blob in 64 KiB pieces
+// (POST /upload?file=&offset=, as Mongoose's browser examples do) and shows
+// the last answer, or the first failure.
+fs.writeFileSync(
+  join(root, "pieces.html"),
+  `<!DOCTYPE html><html><body><script>
+(async () => {
+  const data = new Uint8Array(300000).map((_, i) => (i * 7 + (i >> 8)) & 255);
+  const blob = new Blob([data]), PIECE = 65536;
+  const out = document.createElement("p");
+  out.id = "pieces";
+  let last = "";
+  try {
+    for (let off = 0; off < blob.size; off += PIECE) {
+      const r = await fetch("/upload?file=browser.bin&offset=" + off,
+        { method: "POST", body: blob.slice(off, off + PIECE) });
+      last = r.status + " " + (await r.text()).trim();
+      if (r.status !== 200) break;
+    }
+  } catch (e) {
+    last = "error " + e;
+  }
+  out.textContent = last;
+  document.body.appendChild(out);
+})();
 </script></body></html>`,
 );
 {
@@ -609,43 +637,62 @@ test("CLI --root on Deno without read permission: a clear error, exit code 2", a
   assert.match(r.err, /--root .*(read access|NotCapable|permission)/i);
 });
 
+const CHROMIUM = "/usr/bin/chromium";
+
+/** The DOM of `url` after headless Chromium ran its scripts (10 s of virtual time). */
+async function dumpDom(url: string): Promise<string> {
+  const profile = fs.mkdtempSync(join(tmpdir(), "wasmgoose-chromium-"));
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      execFile(
+        CHROMIUM,
+        [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+          `--user-data-dir=${profile}`,
+          "--virtual-time-budget=10000",
+          "--dump-dom",
+          url,
+        ],
+        { timeout: 90_000, maxBuffer: 1 << 20, env: { ...process.env, TMPDIR: profile } },
+        (err, stdout, stderr) => {
+          if (err !== null && stdout === "") reject(new Error(`chromium: ${err}\n${stderr}`));
+          else resolve(stdout);
+        },
+      );
+    });
+  } finally {
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+/** The text of `<p id="ID">` in a dumped DOM, unescaped. */
+function domText(dom: string, id: string): string | undefined {
+  return new RegExp(`<p id="${id}">([^<]*)</p>`).exec(dom)?.[1]?.replace(/&amp;/g, "&")
+    .replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"');
+}
+
 test("headless Chromium: a directory listing, and a link in it followed", async (t) => {
-  const chromium = "/usr/bin/chromium";
-  if (!fs.existsSync(chromium)) return t.skip(`${chromium} not found (apt-get install chromium)`);
+  if (!fs.existsSync(CHROMIUM)) return t.skip(`${CHROMIUM} not found (apt-get install chromium)`);
   await withServer(async ({ url }) => {
-    const profile = fs.mkdtempSync(join(tmpdir(), "wasmgoose-chromium-"));
-    try {
-      const dom = await new Promise<string>((resolve, reject) => {
-        execFile(
-          chromium,
-          [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            `--user-data-dir=${profile}`,
-            "--virtual-time-budget=10000",
-            "--dump-dom",
-            url + "/nav.html",
-          ],
-          { timeout: 90_000, maxBuffer: 1 << 20 },
-          (err, stdout, stderr) => {
-            if (err !== null && stdout === "") reject(new Error(`chromium: ${err}\n${stderr}`));
-            else resolve(stdout);
-          },
-        );
-      });
-      const text = (id: string) =>
-        new RegExp(`<p id="${id}">([^<]*)</p>`).exec(dom)?.[1]?.replace(/&amp;/g, "&")
-          .replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"');
-      assert.equal(text("links"), `../|${WEIRD}|one.txt`, dom);
-      assert.equal(text("result"), "GOT:weird AT:/docs/a%3Cb%3E%20%26%22%27.txt", dom);
-    } finally {
-      fs.rmSync(profile, { recursive: true, force: true });
-    }
+    const dom = await dumpDom(url + "/nav.html");
+    assert.equal(domText(dom, "links"), `../|${WEIRD}|one.txt`, dom);
+    assert.equal(domText(dom, "result"), "GOT:weird AT:/docs/a%3Cb%3E%20%26%22%27.txt", dom);
+  });
+});
+
+test("headless Chromium uploads a Blob in 64 KiB pieces (uploadChunk)", async (t) => {
+  if (!fs.existsSync(CHROMIUM)) return t.skip(`${CHROMIUM} not found (apt-get install chromium)`);
+  await withServer(async ({ url }) => {
+    const dom = await dumpDom(url + "/pieces.html");
+    assert.equal(domText(dom, "pieces"), '200 {"name":"browser.bin","size":300000}', dom);
+    const want = new Uint8Array(300000).map((_, i) => (i * 7 + (i >> 8)) & 255);
+    assert.deepEqual(new Uint8Array(fs.readFileSync(join(piecedir, "browser.bin"))), want);
   });
 });
 
