@@ -844,8 +844,8 @@ export class Connection {
    * event with data `null`: the rest of the input is dropped, and the
    * connection closes after the response, which the handler still sends
    * (400, if it has not answered yet). "Expect: 100-continue" is answered.
-   * `isFull` stops reads from the socket; the pieces of a chunked body
-   * already read may still arrive. Returns false, doing nothing, if
+   * While `isFull` is set no piece arrives, not even of input already read.
+   * Returns false, doing nothing, if
    * the request has no body (then `MG_EV_HTTP_MSG` follows as usual) or
    * this is not `MG_EV_HTTP_HDRS` of a server connection. A listener given
    * `events` must list `MG_EV_HTTP_HDRS` and `MG_EV_HTTP_BODY`.

@@ -158,12 +158,21 @@ test("a 20 MiB body streams in pieces (curl, Content-Length and chunked)", async
   });
 });
 
-test("isFull stops the pieces until it is cleared (backpressure)", async () => {
+test("isFull stops the pieces until it is cleared (backpressure), chunked bodies too", async () => {
   await withServer(async ({ url, seen }) => {
-    const out = await curl(["--data-binary", "@" + bigFile, url + "/stream/paused"]);
+    let out = await curl(["--data-binary", "@" + bigFile, url + "/stream/paused"]);
     assert.deepEqual(JSON.parse(out), { size: BIG, sha256: bigSha });
-    assert.equal(seen.length, 1);
-    assert.equal(seen[0].whilePaused, 0, "pieces arrived while reads were paused");
+    // chunked: a read holds many chunks, and those after the pause wait too
+    out = await curl([
+      "-H",
+      "Transfer-Encoding: chunked",
+      "--data-binary",
+      "@" + bigFile,
+      url + "/stream/paused-chunked",
+    ]);
+    assert.deepEqual(JSON.parse(out), { size: BIG, sha256: bigSha });
+    assert.equal(seen.length, 2);
+    for (const s of seen) assert.equal(s.whilePaused, 0, `${s.uri}: pieces came while paused`);
   }, 20);
 });
 

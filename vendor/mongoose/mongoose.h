@@ -521,7 +521,9 @@ size_t mg_http_next_multipart(struct mg_str body, size_t ofs,
 // answered. A malformed chunked body fires MG_EV_HTTP_BODY with ev_data
 // NULL: the rest of the input is dropped and the connection closes after
 // the response (answer 400 then, if no response was started). Set
-// c->is_full to stop reading (backpressure). Returns false, doing nothing,
+// c->is_full to stop reading (backpressure): no piece fires while it is set,
+// not even of bytes already read (nor a pipelined request after the body);
+// they follow once it is cleared. Returns false, doing nothing,
 // if the request has no body or c is not at MG_EV_HTTP_HDRS.
 #define MG_EV_HTTP_BODY (MG_EV_USER + 8)  // struct mg_str * (NULL: malformed)
 bool mg_http_body_stream(struct mg_connection *c, struct mg_http_message *hm);

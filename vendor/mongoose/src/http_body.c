@@ -128,6 +128,10 @@ static void body_ev(struct mg_connection *c, int ev, void *ev_data) {
   while (ofs < c->recv.len && !c->is_closing) {
     struct mg_str piece = {NULL, 0};
     bool done;
+    if (c->is_full) {  // the handler paused: the rest waits until it resumes
+      c->is_resume = 1;
+      break;
+    }
     if (bs->chunked) {
       long r = mg_http_chunked_step(&bs->ck, (char *) c->recv.buf + ofs,
                                     c->recv.len - ofs, &piece);

@@ -230,9 +230,10 @@ void mg_close_conn(struct mg_connection *c) {
 }
 
 // One connection's pending work, after events have run: resume a parser that
-// was waiting for a response, flush output, follow is_full, close.
+// was waiting for a response (unless the application paused reads: then when
+// it resumes them), flush output, follow is_full, close.
 static void finish_conn(struct mg_connection *c) {
-  if (c->is_resume && !c->is_closing) {
+  if (c->is_resume && !c->is_closing && !c->is_full) {
     long zero = 0;
     c->is_resume = 0;
     if (c->pfn != NULL) c->pfn(c, MG_EV_READ, &zero);
