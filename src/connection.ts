@@ -864,12 +864,12 @@ export class Connection {
    * ```
    */
   streamBody(hm: HttpMessage): boolean {
-    const c = this.#c;
-    if (c === 0) throw closedError();
-    if (!(hm instanceof HttpMessage)) {
-      throw new TypeError("streamBody() needs the HttpMessage of MG_EV_HTTP_HDRS");
-    }
-    return this.#abi.x.mgw_body_stream(c, httpMessagePtr(hm)) === 1;
+    return this.#withMessage(
+      hm,
+      "streamBody() needs",
+      "HDRS",
+      (c, p) => this.#abi.x.mgw_body_stream(c, p) === 1,
+    );
   }
 
   /**

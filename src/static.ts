@@ -130,8 +130,15 @@ export interface UploadChunkOptions {
   maxSize?: number;
 }
 
-/** `opts.dir` staged for the C side, after the checks both uploads share. */
-function stageDir(abi: Abi, what: string, opts: UploadOptions | UploadChunkOptions): number {
+/**
+ * The checks both uploads share; then `opts.dir` staged for the C side.
+ * Returns [the staged length, maxSize].
+ */
+function uploadArgs(
+  abi: Abi,
+  what: string,
+  opts: UploadOptions | UploadChunkOptions,
+): [number, number] {
   if (opts === undefined || typeof opts.dir !== "string" || opts.dir === "") {
     throw new TypeError(`${what}() needs { dir }`);
   }
@@ -139,17 +146,17 @@ function stageDir(abi: Abi, what: string, opts: UploadOptions | UploadChunkOptio
   const max = opts.maxSize ?? 1 << 30;
   if (!(max >= 0)) throw new RangeError(`invalid maxSize ${max}`);
   abi.stage(opts.dir.length * 3);
-  return encoder.encodeInto(opts.dir, abi.stageView).written;
+  return [encoder.encodeInto(opts.dir, abi.stageView).written, max];
 }
 
 /** Internal: `mg_http_upload_stream` for the message at `hm`. */
 export function uploadStream(abi: Abi, c: number, hm: number, opts: UploadOptions): void {
-  const n = stageDir(abi, "upload", opts);
-  abi.x.mgw_upload(c, hm, abi.stagePtr, n, opts.maxSize ?? 1 << 30);
+  const [n, max] = uploadArgs(abi, "upload", opts);
+  abi.x.mgw_upload(c, hm, abi.stagePtr, n, max);
 }
 
 /** Internal: `mg_http_upload` for the message at `hm`; bytes written or -1. */
 export function uploadChunk(abi: Abi, c: number, hm: number, opts: UploadChunkOptions): number {
-  const n = stageDir(abi, "uploadChunk", opts);
-  return abi.x.mgw_upload_chunk(c, hm, abi.stagePtr, n, opts.maxSize ?? 1 << 30);
+  const [n, max] = uploadArgs(abi, "uploadChunk", opts);
+  return abi.x.mgw_upload_chunk(c, hm, abi.stagePtr, n, max);
 }

@@ -367,8 +367,9 @@ export class NodeBackend implements SocketBackend {
   /** Reads resumed: the held input first, then the peer's end, then the socket. */
   #release(s: NSock): void {
     const held = s.held;
-    if (held === null || s.paused) return;
-    while (held.length > 0 && !s.paused && !s.dead) {
+    if (held === null) return;
+    while (held.length > 0) { // all taken once the socket is dead (#feed)
+      if (s.paused) return;
       const chunk = held[0], off = this.#feed(s, chunk);
       if (off < chunk.length) {
         held[0] = chunk.subarray(off);
@@ -376,7 +377,6 @@ export class NodeBackend implements SocketBackend {
       }
       held.shift();
     }
-    if (held.length > 0 && !s.dead) return;
     s.held = null;
     if (s.dead) return;
     if (s.endHeld) {

@@ -697,6 +697,13 @@ struct upload {
   char tmp[SERVE_PATH_MAX + 32];
 };
 
+// A reply of {"name":name,"size":size}
+static void reply_name_size(struct mg_connection *c, int status, const char *name,
+                            uint64_t size) {
+  mg_http_reply(c, status, "Content-Type: application/json\r\n", "{%m:%m,%m:%llu}\n",
+                MG_ESC("name"), MG_ESC(name), MG_ESC("size"), (unsigned long long) size);
+}
+
 static void upload_end(struct mg_connection *c, struct upload *u, bool ok) {
   u->fs->cl(u->fd);
   if (ok && !u->fs->mv(u->tmp, u->final)) ok = false;
@@ -704,9 +711,7 @@ static void upload_end(struct mg_connection *c, struct upload *u, bool ok) {
   if (c->pfn_data == u) c->pfn_data = NULL;
   if (!c->is_closing) {
     if (ok) {
-      mg_http_reply(c, 201, "Content-Type: application/json\r\n", "{%m:%m,%m:%llu}\n",
-                    MG_ESC("name"), MG_ESC(u->name), MG_ESC("size"),
-                    (unsigned long long) u->size);
+      reply_name_size(c, 201, u->name, u->size);
     } else {
       c->is_close_after = 1;  // the rest of the body is not read
       reply_status(c, 500, NULL);
@@ -809,13 +814,6 @@ void mg_http_upload_stream(struct mg_connection *c, struct mg_http_message *hm,
     mg_send(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
   }
   c->pfn_data = u;  // http.c hands the body over (upload_ev)
-}
-
-// A reply of {"name":name,"size":size}
-static void reply_name_size(struct mg_connection *c, int status, const char *name,
-                            uint64_t size) {
-  mg_http_reply(c, status, "Content-Type: application/json\r\n", "{%m:%m,%m:%llu}\n",
-                MG_ESC("name"), MG_ESC(name), MG_ESC("size"), (unsigned long long) size);
 }
 
 long mg_http_upload(struct mg_connection *c, struct mg_http_message *hm,
