@@ -37,6 +37,7 @@ let createMessage: (abi: Abi, ptr: number) => HttpMessage;
 let invalidateMessage: (hm: HttpMessage) => void;
 let messagePtr: (hm: HttpMessage) => number;
 let readHead: (hm: HttpMessage, out: RequestHead) => void;
+let messageMemory: (hm: HttpMessage) => WebAssembly.Memory;
 
 /**
  * Internal: the parts of a request head `serve()` keeps (see
@@ -94,6 +95,7 @@ export class HttpMessage {
     };
     messagePtr = (hm) => hm.#ptr();
     readHead = (hm, out) => hm.#readHead(out);
+    messageMemory = (hm) => hm.#abi.memory;
   }
 
   /**
@@ -443,4 +445,9 @@ export function readRequestHead(hm: HttpMessage, out: RequestHead): void {
  */
 export function httpMessagePtr(hm: HttpMessage): number {
   return messagePtr(hm);
+}
+
+/** Internal: the WebAssembly memory a message's views (`body`) are of. */
+export function httpMessageMemory(hm: HttpMessage): WebAssembly.Memory {
+  return messageMemory(hm);
 }

@@ -19,7 +19,7 @@ import {
   WEBSOCKET_OP_CLOSE,
   WEBSOCKET_OP_TEXT,
 } from "./constants.ts";
-import { type HttpMessage, readRequestHead, type RequestHead } from "./http.ts";
+import { type HttpMessage, httpMessageMemory, readRequestHead, type RequestHead } from "./http.ts";
 import { Manager, setHandlerEvents } from "./manager.ts";
 import type { ListenOptions } from "./types.ts";
 import type { WsMessage } from "./ws.ts";
@@ -258,29 +258,6 @@ class ConnState {
   drain: (() => void) | undefined;
   ws: ServeWebSocket | undefined;
   remote: NetAddr | undefined;
-}
-
-/**
- * Request bodies up to 4 KiB are copied into a shared 32 KiB slab: a view
- * of it costs ~50 ns where `slice()` (a fresh backing store) costs ~300.
- * The slab is never written twice, and ServeRequest never hands the view
- * out (its readers decode or copy it; a real Request copies its body), so
- * no handler sees another's bytes. A kept request keeps its slab alive.
- */
-const SLAB_SIZE = 32768, SLAB_MAX = 4096;
-let slab = new Uint8Array(0), slabPos = 0;
-
-function copyBody(b: Uint8Array): Uint8Array {
-  const n = b.length;
-  if (n > SLAB_MAX) return b.slice();
-  if (slabPos + n > slab.length) {
-    slab = new Uint8Array(SLAB_SIZE);
-    slabPos = 0;
-  }
-  const v = slab.subarray(slabPos, slabPos + n);
-  v.set(b);
-  slabPos += n;
-  return v;
 }
 
 /**
@@ -785,6 +762,10 @@ class Server implements HttpServer {
     const method = hm.method;
     let body: Uint8Array | ReadableStream<Uint8Array> | null = null;
     let feed: BodyFeed | undefined;
+    // A buffered body stays in WebAssembly memory while the handler runs
+    // (read then, it is decoded from there); what is left unread when the
+    // handler returns is copied (ServeRequest._settle)
+    let mem: WebAssembly.Memory | undefined;
     if (headers) {
       // MG_EV_HTTP_HDRS crosses only for large or chunked bodies: stream it
       if (!c.streamBody(hm)) return; // not at a body: MG_EV_HTTP_MSG follows
@@ -797,11 +778,22 @@ class Server implements HttpServer {
       }
     } else if (method !== "GET" && method !== "HEAD") {
       const b = hm.body;
-      if (b.length > 0) body = copyBody(b);
+      if (b.length > 0) {
+        body = b;
+        mem = httpMessageMemory(hm);
+      }
     }
     // The URL and the headers are made from these when asked for
     readRequestHead(hm, HEAD);
-    const sreq = new ServeRequest(method, this.#origin, HEAD.path, HEAD.query, HEAD.block, body);
+    const sreq = new ServeRequest(
+      method,
+      this.#origin,
+      HEAD.path,
+      HEAD.query,
+      HEAD.block,
+      body,
+      mem,
+    );
     const req = sreq as unknown as Request;
     const p = new Pending(sreq, c, st, feed);
     st.pending = p;
@@ -810,9 +802,11 @@ class Server implements HttpServer {
     try {
       res = this.#handler(req, p);
     } catch (e) {
+      sreq._settle();
       this.#fail(c, st, p, e, req);
       return;
     }
+    sreq._settle();
     if (res instanceof ResponseBase) {
       this.#respond(c, st, p, res, req);
     } else {

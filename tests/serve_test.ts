@@ -394,6 +394,79 @@ test("serve: pipelined requests are answered in order when handlers finish out o
   }
 });
 
+test("serve: a buffered request body, read while the handler runs, after an await or kept for later, is each request's own", async () => {
+  // One write carries all the requests, so their bodies lie in the same
+  // receive buffer and the next request reuses the memory of the last
+  const kept: Request[] = [];
+  const s = start(async (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/now") return new Response(await req.text()); // read before the first await
+    if (path === "/bytes") {
+      const ab = await req.arrayBuffer();
+      return new Response(`${ab.byteLength}:${new TextDecoder().decode(ab)}`);
+    }
+    if (path === "/kept") {
+      kept.push(req);
+      return new Response("kept");
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    return new Response(await req.text()); // /later: read after the handler returned
+  });
+  const body = (tag: string, n: number) => tag + "-".repeat(n - tag.length - 1) + "|";
+  const cases: Array<[string, string]> = [
+    ["/now", body("now-small", 100)],
+    ["/later", body("later-big", 40_000)], // past the 4 KiB slab
+    ["/kept", body("kept-small", 300)],
+    ["/now", body("now-big", 20_000)],
+    ["/bytes", body("bytes", 5_000)],
+    ["/later", body("later-small", 50)],
+    ["/kept", body("kept-big", 30_000)],
+    ["/now", body("last", 64)],
+  ];
+  try {
+    let raw = "";
+    for (const [path, b] of cases) {
+      raw += `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${b.length}\r\n\r\n${b}`;
+    }
+    const rs = await rawResponses(s.addr.port, raw, cases.length);
+    assert.deepEqual(
+      rs.map((r) => r.body),
+      cases.map(([path, b]) =>
+        path === "/kept" ? "kept" : path === "/bytes" ? `${b.length}:${b}` : b
+      ),
+    );
+    // Read long after their memory was reused by the requests that followed
+    assert.deepEqual(await Promise.all(kept.map((r) => r.text())), [cases[2][1], cases[6][1]]);
+  } finally {
+    await stop(s);
+  }
+});
+
+test("serve: a body still in WebAssembly memory is read right after the memory grew", async () => {
+  const { ServeRequest } = await import("../src/request.ts");
+  const mem = new WebAssembly.Memory({ initial: 1, maximum: 4 });
+  const text = JSON.stringify({ a: 1, s: "x".repeat(1000) });
+  const at = 1234;
+  encoder.encodeInto(text, new Uint8Array(mem.buffer, at));
+  const len = encoder.encode(text).length;
+  const make = () =>
+    new ServeRequest("POST", "http://h", "/", "", "", new Uint8Array(mem.buffer, at, len), mem);
+  const view = new Uint8Array(mem.buffer, at, len);
+  const live = new ServeRequest("POST", "http://h", "/", "", "", view, mem);
+  mem.grow(1); // detaches the view the request was made with
+  assert.equal(view.length, 0);
+  assert.deepEqual(await live.json(), JSON.parse(text));
+  const ab = await make().arrayBuffer(); // a copy, never the memory's own buffer
+  assert.equal(ab.byteLength, len);
+  assert.notEqual(ab, mem.buffer);
+  assert.equal(new TextDecoder().decode(ab), text);
+  const settled = make();
+  settled._settle(); // copied out as the handler returns
+  new Uint8Array(mem.buffer, at, 10).fill(0x20); // the memory is reused
+  assert.equal(await settled.text(), text);
+  assert.equal(new TextDecoder().decode(ab), text);
+});
+
 test("serve: a streamed body waits for a client that does not read (backpressure)", async () => {
   let produced = 0;
   const CHUNK = 64 * 1024;
