@@ -50,6 +50,10 @@ export interface RequestHead {
   query: string;
   /** The header lines as received, from the first name to the last value. */
   block: string;
+  /** Where the body lies in WebAssembly memory (valid during the callback). */
+  bodyAt: number;
+  /** Its length in bytes. */
+  bodyLen: number;
 }
 
 /**
@@ -99,7 +103,7 @@ export class HttpMessage {
   }
 
   /**
-   * Path, query and the header lines. The header lines are often the same
+   * Path, query, the body's place and the header lines. The header lines are often the same
    * bytes request after request (one client, one tool): the C side keeps
    * the last ones and numbers each new version (`mgw_head_lines`, a
    * word-wise compare), and the text of one version is decoded once.
@@ -112,6 +116,8 @@ export class HttpMessage {
     const ql = u32[w + 5];
     out.path = a.str(u32[w + 2], u32[w + 3]);
     out.query = ql > 0 ? a.str(u32[w + 4], ql) : "";
+    out.bodyAt = u32[w + (OFF_BODY >>> 2)];
+    out.bodyLen = u32[w + (OFF_BODY >>> 2) + 1];
     const gen = a.x.mgw_head_lines(p); // counts the headers too (0: none, or too long)
     if (gen !== 0 && gen === a.linesGen) {
       out.block = a.linesText;

@@ -107,9 +107,10 @@ export class ServeRequest {
    * as received (split into pairs when first asked for). `body`: the whole
    * body (a small one, buffered by the C core), or a stream fed as body
    * bytes arrive (large or chunked bodies, see src/body_stream.ts: then the
-   * body readers go through the real Request), or null. `mem`: `body` is
-   * a view of this WebAssembly memory, valid until `_settle()` (the
-   * message's bytes; read before, it is decoded or copied from there).
+   * body readers go through the real Request), or null. `mem`, `at`,
+   * `len`: instead, the body is the `len` bytes at `at` in this WebAssembly
+   * memory, valid until `_settle()` (the message's bytes; read before, it
+   * is decoded or copied from there).
    */
   constructor(
     method: string,
@@ -119,20 +120,18 @@ export class ServeRequest {
     block: string,
     body: Uint8Array | ReadableStream<Uint8Array> | null,
     mem?: WebAssembly.Memory,
+    at = 0,
+    len = 0,
   ) {
     this.#method = method;
     this.#origin = origin;
     this.#path = path;
     this.#query = query;
     this.#block = block;
-    if (mem !== undefined && body instanceof Uint8Array) {
-      this.#mem = mem;
-      this.#at = body.byteOffset;
-      this.#len = body.length;
-      this.#body = null;
-    } else {
-      this.#body = body;
-    }
+    this.#body = body;
+    this.#mem = mem;
+    this.#at = at;
+    this.#len = len;
   }
 
   /**

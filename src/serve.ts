@@ -267,7 +267,7 @@ class ConnState {
 const ResponseBase: typeof Response = globalThis.Response;
 
 /** Scratch for readRequestHead (used synchronously). */
-const HEAD: RequestHead = { path: "", query: "", block: "" };
+const HEAD: RequestHead = { path: "", query: "", block: "", bodyAt: 0, bodyLen: 0 };
 
 const upgrades = new WeakMap<Response, { socket: ServeWebSocket; req: Request }>();
 /** Whether upgradeWebSocket() was ever called (until then no look-up is needed). */
@@ -760,12 +760,8 @@ class Server implements HttpServer {
       return;
     }
     const method = hm.method;
-    let body: Uint8Array | ReadableStream<Uint8Array> | null = null;
+    let body: ReadableStream<Uint8Array> | null = null;
     let feed: BodyFeed | undefined;
-    // A buffered body stays in WebAssembly memory while the handler runs
-    // (read then, it is decoded from there); what is left unread when the
-    // handler returns is copied (ServeRequest._settle)
-    let mem: WebAssembly.Memory | undefined;
     if (headers) {
       // MG_EV_HTTP_HDRS crosses only for large or chunked bodies: stream it
       if (!c.streamBody(hm)) return; // not at a body: MG_EV_HTTP_MSG follows
@@ -776,15 +772,15 @@ class Server implements HttpServer {
         body = feed.stream;
         this.#watchEof();
       }
-    } else if (method !== "GET" && method !== "HEAD") {
-      const b = hm.body;
-      if (b.length > 0) {
-        body = b;
-        mem = httpMessageMemory(hm);
-      }
     }
     // The URL and the headers are made from these when asked for
     readRequestHead(hm, HEAD);
+    // A buffered body stays in WebAssembly memory while the handler runs
+    // (read then, it is decoded from there); what is left unread when the
+    // handler returns is copied (ServeRequest._settle)
+    const mem = !headers && HEAD.bodyLen > 0 && method !== "GET" && method !== "HEAD"
+      ? httpMessageMemory(hm)
+      : undefined;
     const sreq = new ServeRequest(
       method,
       this.#origin,
@@ -793,6 +789,8 @@ class Server implements HttpServer {
       HEAD.block,
       body,
       mem,
+      HEAD.bodyAt,
+      HEAD.bodyLen,
     );
     const req = sreq as unknown as Request;
     const p = new Pending(sreq, c, st, feed);
